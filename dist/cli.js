@@ -1,0 +1,5 @@
+#!/usr/bin/env node
+"use strict";var t=[{name:"image-tags",description:"Compute image tags and OCI labels from the CI context (MR, branch, sha, release tag, semver)"}];var i=require("node:path");function a(){let n=Math.max(...t.map(e=>e.name.length));return["shipline 0.1.0: CI steps for container-image pipelines","","Usage: shipline <step> [--<input> <value>]... [--post]","       shipline <step> --help","","Steps:",...t.map(e=>`  ${e.name.padEnd(n)}  ${e.description}`),"","Inputs also come from SHIPLINE_INPUT_<NAME> variables (e.g. SHIPLINE_INPUT_ROLE_ARN).","Outputs print as name=value; exported variables go to $SHIPLINE_ENV_FILE (.shipline/env).",""].join(`
+`)}function p(n){let[e,...r]=n;if(e===void 0||e==="--help"||e==="-h"||e==="help"){process.stdout.write(a()),process.exitCode=e===void 0?2:0;return}if(e==="--version"||e==="-v"){process.stdout.write(`0.1.0
+`);return}if(!t.some(s=>s.name===e)){process.stderr.write(`shipline: '${e}' is not a step. Steps: ${t.map(s=>s.name).join(", ")}
+`),process.exitCode=2;return}require((0,i.join)(__dirname,e,"index.js")).exec({argv:r,viaCli:!0})}p(process.argv.slice(2));

@@ -1,0 +1,87 @@
+// Image references, parsed and normalised once (the crane/regclient idea): registry,
+// repository, tag or digest. Grammar per the Distribution reference spec.
+
+export interface ImageRef {
+  /** Registry host[:port] as written, or 'docker.io' when omitted. */
+  registry: string;
+  /** Repository path, lowercase (Docker Hub's single names get 'library/'). */
+  repository: string;
+  tag: string | undefined;
+  digest: string | undefined;
+}
+
+const COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
+const REPO_RE = new RegExp(`^${COMPONENT}(?:/${COMPONENT})*$`);
+export const TAG_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
+const DIGEST_RE = /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-fA-F0-9]{32,}$/;
+const HOST_RE = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\[[0-9a-fA-F:]+\])(?::[0-9]+)?$/;
+
+export class ReferenceError extends Error {}
+
+function isHost(first: string): boolean {
+  return first.includes('.') || first.includes(':') || first === 'localhost' || first.startsWith('[');
+}
+
+/**
+ * Parses `[host[:port]/]path[:tag][@digest]`. The repository is lowercased (users write
+ * `registry.example.com/Team/App`; registries reject capitals), nothing else is changed.
+ */
+export function parseReference(input: string, opts: { allowTag?: boolean; allowDigest?: boolean } = {}): ImageRef {
+  const allowTag = opts.allowTag ?? true;
+  const allowDigest = opts.allowDigest ?? true;
+  const ref = input.trim();
+  if (ref === '') throw new ReferenceError('an image reference is empty');
+  if (/\s/.test(ref)) throw new ReferenceError(`'${ref}' contains white space`);
+  let rest = ref;
+  let digest: string | undefined;
+  const at = rest.indexOf('@');
+  if (at >= 0) {
+    digest = rest.slice(at + 1);
+    rest = rest.slice(0, at);
+    if (!DIGEST_RE.test(digest)) throw new ReferenceError(`'${ref}': '${digest}' is not a digest (algorithm:hex)`);
+    if (!allowDigest) throw new ReferenceError(`'${ref}' has a digest; give a repository without one`);
+  }
+  let tag: string | undefined;
+  const slash = rest.lastIndexOf('/');
+  const colon = rest.lastIndexOf(':');
+  if (colon > slash) {
+    tag = rest.slice(colon + 1);
+    rest = rest.slice(0, colon);
+    if (!TAG_RE.test(tag)) throw new ReferenceError(`'${ref}': tag '${tag}' is not valid (letters, digits, '_', '.', '-'; ≤128; not starting with '.' or '-')`);
+    if (!allowTag) throw new ReferenceError(`'${ref}' has a tag; give a repository without one (tags come from the tag rules)`);
+  }
+  const parts = rest.split('/');
+  let registry = 'docker.io';
+  if (parts.length > 1 && isHost(parts[0]!)) {
+    registry = parts.shift()!;
+    if (!HOST_RE.test(registry)) throw new ReferenceError(`'${ref}': '${registry}' is not a registry host[:port]`);
+  }
+  let repository = parts.join('/').toLowerCase();
+  if (registry === 'docker.io' && !repository.includes('/')) repository = `library/${repository}`;
+  if (!REPO_RE.test(repository)) {
+    throw new ReferenceError(`'${ref}': repository '${repository}' is not valid (lowercase letters, digits, separators '.', '_', '-', '/')`);
+  }
+  if (registry.length + 1 + repository.length > 255) throw new ReferenceError(`'${ref}' is longer than 255 characters`);
+  return { registry, repository, tag, digest };
+}
+
+/** The repository as users write it: Docker Hub without host and 'library/'. */
+export function repositoryName(ref: Pick<ImageRef, 'registry' | 'repository'>, keepDockerHub = false): string {
+  if (ref.registry === 'docker.io' && !keepDockerHub) {
+    return ref.repository.startsWith('library/') ? ref.repository.slice('library/'.length) : ref.repository;
+  }
+  return `${ref.registry}/${ref.repository}`;
+}
+
+export function formatReference(ref: ImageRef): string {
+  let s = repositoryName(ref);
+  if (ref.tag) s += `:${ref.tag}`;
+  if (ref.digest) s += `@${ref.digest}`;
+  return s;
+}
+
+/** Normalises an `images` entry (no tag/digest) to `host/path` with a lowercase path. */
+export function normaliseRepository(input: string): string {
+  const ref = parseReference(input, { allowTag: false, allowDigest: false });
+  return repositoryName(ref);
+}

@@ -1,0 +1,86 @@
+// CLI argument parsing and help text, generated from the step declaration.
+import type { InputSpec, StepDef } from './define';
+import { envName } from './inputs';
+import type { RawInputs } from './inputs';
+import { InputError } from '../lib/util/errors';
+
+export interface ParsedArgs {
+  inputs: RawInputs;
+  post: boolean;
+  help: boolean;
+}
+
+/** `--name value`, `--name=value`, repeated flags for lists, bare `--flag` = true. */
+export function parseArgs(step: Pick<StepDef, 'name' | 'inputs'>, argv: string[]): ParsedArgs {
+  const inputs: RawInputs = {};
+  let post = false;
+  let help = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    if (arg === '--help' || arg === '-h') {
+      help = true;
+      continue;
+    }
+    if (arg === '--post') {
+      post = true;
+      continue;
+    }
+    if (!arg.startsWith('--')) {
+      throw new InputError(arg, `unexpected argument '${arg}'`, `inputs are flags: shipline ${step.name} --<input> <value> (see --help)`);
+    }
+    const eq = arg.indexOf('=');
+    const name = eq > 0 ? arg.slice(2, eq) : arg.slice(2);
+    const spec: InputSpec | undefined = step.inputs[name];
+    if (!spec) {
+      const known = Object.keys(step.inputs).map((n) => `--${n}`).join(', ');
+      throw new InputError(name, `'--${name}' is not an input of ${step.name}`, `known inputs: ${known}`);
+    }
+    let value: string;
+    if (eq > 0) value = arg.slice(eq + 1);
+    else if (spec.type === 'boolean' && (argv[i + 1] === undefined || argv[i + 1]!.startsWith('--'))) value = 'true';
+    else if (argv[i + 1] === undefined) throw new InputError(name, 'has no value', `write --${name} <value>`);
+    else value = argv[++i]!;
+    const prev = inputs[name];
+    if (prev === undefined) inputs[name] = value;
+    else if (spec.type === 'list') inputs[name] = [...(Array.isArray(prev) ? prev : [prev]), value];
+    else throw new InputError(name, 'is given twice', `give --${name} once`);
+  }
+  return { inputs, post, help };
+}
+
+function wrap(text: string, width: number, indent: string): string {
+  const words = text.split(/\s+/);
+  const lines: string[] = [];
+  let cur = '';
+  for (const w of words) {
+    if (cur && cur.length + w.length + 1 > width) {
+      lines.push(cur);
+      cur = w;
+    } else cur = cur ? `${cur} ${w}` : w;
+  }
+  if (cur) lines.push(cur);
+  return lines.join(`\n${indent}`);
+}
+
+export function stepHelp(step: StepDef): string {
+  const lines = [`shipline ${step.name}: ${step.description}`, '', `Usage: shipline ${step.name} [--<input> <value>]... [--post]`, '', 'Inputs:'];
+  for (const [name, spec] of Object.entries(step.inputs)) {
+    const bits: string[] = [spec.type ?? 'string'];
+    if (spec.required) bits.push('required');
+    if (spec.default !== undefined && spec.default !== '') bits.push(`default: ${String(spec.default)}`);
+    else if (spec.defaultDoc) bits.push(`default: ${spec.defaultDoc}`);
+    if (spec.options) bits.push(`one of: ${spec.options.join(', ')}`);
+    if (spec.secret) bits.push('secret');
+    lines.push(`  --${name} (${bits.join('; ')})`);
+    lines.push(`      ${wrap(spec.description, 76, '      ')}`);
+    lines.push(`      env: SHIPLINE_INPUT_${envName(name)}`);
+  }
+  lines.push('', 'Outputs:');
+  for (const [name, out] of Object.entries(step.outputs)) lines.push(`  ${name}: ${wrap(out.description, 70, '      ')}`);
+  lines.push(
+    '',
+    'Lists take newline- or comma-separated values or a repeated flag; booleans take true/false',
+    '(a bare --flag means true). Exit codes: 0 success, 1 failure, 2 bad input.',
+  );
+  return lines.join('\n') + '\n';
+}

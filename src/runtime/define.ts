@@ -1,0 +1,128 @@
+// The step contract: one declaration per step, from which the runtimes, the CLI help and
+// the generated wrappers (action.yml, GitLab templates, README tables) are all derived.
+import type { CiContext } from '../lib/ci/context';
+
+export type InputType = 'string' | 'boolean' | 'number' | 'list';
+
+export interface InputSpec {
+  type?: InputType; // default 'string'
+  description: string;
+  required?: boolean;
+  default?: string | number | boolean;
+  options?: readonly string[];
+  /** Each value (each item for lists) must match. */
+  regex?: string;
+  /** Human form of what `regex` accepts, used in errors. */
+  form?: string;
+  /** Extra check per value (per item for lists): returns the problem, or undefined. */
+  check?: (value: string) => string | undefined;
+  secret?: boolean;
+  /** Lists: split on newlines only (items may contain commas, e.g. tag rules, commands). */
+  lines?: boolean;
+  /** Where a GitLab job gets the default from, e.g. `$CI_REGISTRY_IMAGE`. */
+  gitlabDefault?: string;
+  /** Where a GitHub action gets the default from, e.g. `${{ github.token }}`. */
+  githubDefault?: string;
+  /** Default value spelled for docs only (e.g. computed at run time). */
+  defaultDoc?: string;
+}
+
+export type InputSpecs = Record<string, InputSpec>;
+
+type ValueOf<T> = T extends { type: 'boolean' }
+  ? boolean
+  : T extends { type: 'number' }
+    ? number
+    : T extends { type: 'list' }
+      ? string[]
+      : string;
+
+/** kebab-case input name -> camelCase property. */
+type Camel<S extends string> = S extends `${infer H}-${infer T}` ? `${H}${Capitalize<Camel<T>>}` : S;
+
+export type InputValues<S extends InputSpecs> = {
+  [K in keyof S & string as Camel<K>]: S[K] extends { required: true }
+    ? ValueOf<S[K]>
+    : S[K] extends { default: string | number | boolean }
+      ? ValueOf<S[K]>
+      : S[K] extends { type: 'list' | 'boolean' }
+        ? ValueOf<S[K]>
+        : ValueOf<S[K]> | undefined;
+};
+
+export interface OutputSpec {
+  description: string;
+  secret?: boolean;
+}
+
+export type Platform = 'github' | 'gitlab' | 'cli';
+
+export interface Logger {
+  info(msg: string): void;
+  debug(msg: string): void;
+  warn(msg: string): void;
+  error(msg: string): void;
+  /** A collapsible section (GitHub group, GitLab section); returns fn's result. */
+  group<T>(title: string, fn: () => Promise<T>): Promise<T>;
+}
+
+export interface Ctx<I> {
+  readonly inputs: I;
+  readonly platform: Platform;
+  /** The job's environment, read-only. Steps never touch process.env. */
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Normalised CI context (computed on first use). */
+  readonly ci: CiContext;
+  /** Where the job's checkout lives. */
+  readonly workspace: string;
+  /** A temp dir private to this job. */
+  readonly tempDir: string;
+  readonly log: Logger;
+  /** Set an output. Secret outputs are masked (GitHub) and never written to dotenv (GitLab). */
+  setOutput(name: string, value: string): void;
+  /** Make a variable visible to the job's later steps/script lines. */
+  exportVariable(name: string, value: string, opts?: { secret?: boolean }): void;
+  /** Register a secret value so it is masked from every later log line. */
+  secret(value: string): void;
+  /** Persist a value from main for post (GitHub state, a 0600 state file elsewhere). */
+  saveState(name: string, value: string): void;
+  getState(name: string): string | undefined;
+  /** Append Markdown to the job summary (GitHub) or log it as a section (GitLab/CLI). */
+  summary(markdown: string): void;
+}
+
+export interface StepDef<S extends InputSpecs = InputSpecs> {
+  name: string;
+  description: string;
+  inputs: S;
+  outputs: Record<string, OutputSpec>;
+  /** Variables the step may export (documented; exported through ctx.exportVariable). */
+  exports?: Record<string, string>;
+  main(ctx: Ctx<InputValues<S>>): Promise<void>;
+  post?(ctx: Ctx<InputValues<S>>): Promise<void>;
+  /** GitLab template: extra job keys and script lines around the step call. */
+  gitlab?: GitlabJobHints;
+}
+
+export interface GitlabJobHints {
+  /** Default stage. */
+  stage?: string;
+  /** The step writes exported variables that later script lines need. */
+  sourceEnv?: boolean;
+  /** Rules block for the job (YAML object), e.g. tag pipelines only. */
+  rules?: unknown[];
+  /** Add an input `script` (user commands run after the step in the same job). */
+  userScript?: boolean;
+  /** Extra template-only inputs (not step inputs), e.g. `image`. */
+  extraInputs?: Record<string, { description: string; default: string }>;
+  /** Artifacts paths to keep (besides the dotenv report). */
+  artifacts?: string[];
+}
+
+export function defineStep<S extends InputSpecs>(def: StepDef<S>): StepDef<S> {
+  return def;
+}
+
+export function camel(name: string): string {
+  return name.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
+}

@@ -1,0 +1,84 @@
+// GitHub Actions runtime: the runner's file commands (GITHUB_OUTPUT, GITHUB_ENV,
+// GITHUB_STATE, GITHUB_STEP_SUMMARY) and workflow commands (::add-mask::, ::group::).
+// Written against the documented protocol rather than @actions/core, whose import alone
+// costs ~60 ms of start-up (it loads an HTTP client for OIDC); see DESIGN §7.
+import { appendFileSync } from 'node:fs';
+import { randomUUID } from 'node:crypto';
+import { EOL } from 'node:os';
+import type { Logger } from './define';
+import type { PlatformIO } from './platform';
+import { redact, registerSecret } from '../lib/util/redact';
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+function escapeData(s: string): string {
+  return s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+}
+
+/** `name<<delim\nvalue\ndelim` as the runner's file commands expect. */
+export function fileCommand(name: string, value: string): string {
+  const delim = `ghadelimiter_${randomUUID()}`;
+  return `${name}<<${delim}${EOL}${value}${EOL}${delim}${EOL}`;
+}
+
+export function githubIO(env: Env, write: (s: string) => void = (s) => process.stdout.write(s)): PlatformIO {
+  const line = (s: string) => write(redact(s) + EOL);
+  const fileOrCommand = (fileVar: string, name: string, value: string, command: string) => {
+    const file = env[fileVar];
+    if (file) appendFileSync(file, fileCommand(name, value), { encoding: 'utf8' });
+    else write(`::${command} name=${name}::${escapeData(value)}${EOL}`);
+  };
+  const mask = (value: string) => {
+    registerSecret(value);
+    for (const part of value.split(/\r?\n/)) if (part.trim() !== '') write(`::add-mask::${escapeData(part)}${EOL}`);
+  };
+  const log: Logger = {
+    info: (m) => line(m),
+    debug: (m) => write(`::debug::${escapeData(redact(m))}${EOL}`),
+    warn: (m) => write(`::warning::${escapeData(redact(m))}${EOL}`),
+    error: (m) => write(`::error::${escapeData(redact(m))}${EOL}`),
+    async group(title, fn) {
+      write(`::group::${redact(title)}${EOL}`);
+      try {
+        return await fn();
+      } finally {
+        write(`::endgroup::${EOL}`);
+      }
+    },
+  };
+  return {
+    platform: 'github',
+    log,
+    setOutput(name, value, secret) {
+      if (secret) mask(value);
+      fileOrCommand('GITHUB_OUTPUT', name, value, 'set-output');
+    },
+    exportVariable(name, value, secret) {
+      if (secret) mask(value);
+      const file = env.GITHUB_ENV;
+      if (file) appendFileSync(file, fileCommand(name, value), 'utf8');
+      else write(`::set-env name=${name}::${escapeData(value)}${EOL}`);
+    },
+    secret: mask,
+    saveState(name, value) {
+      fileOrCommand('GITHUB_STATE', name, value, 'save-state');
+    },
+    getState(name) {
+      const v = env[`STATE_${name}`];
+      return v === undefined || v === '' ? undefined : v;
+    },
+    summary(markdown) {
+      const file = env.GITHUB_STEP_SUMMARY;
+      if (file) appendFileSync(file, redact(markdown) + EOL, 'utf8');
+    },
+    exportedNames: () => [],
+    unexport() {
+      // Post runs after every step of the job: nothing later can read GITHUB_ENV.
+    },
+    fail(message, hint) {
+      write(`::error::${escapeData(redact(message))}${EOL}`);
+      if (hint) line(`hint: ${hint}`);
+    },
+    finish() {},
+  };
+}
