@@ -57,6 +57,8 @@ for (const name of steps) {
   });
 }
 for (const name of steps) {
+  // With named steps, others keep their committed bundles (if any).
+  if (!existsSync(join(root, 'dist', name, 'index.js'))) continue;
   const mod = require(join(root, 'dist', name, 'index.js'));
   catalog.push({ name, description: mod.step.description });
   const postFile = join(root, 'dist', name, 'post.js');
@@ -74,5 +76,5 @@ await build({
 });
 
 chmodSync(join(root, 'dist/cli.js'), 0o755);
-const sizes = steps.map((n) => `${n} ${(readFileSync(join(root, 'dist', n, 'index.js')).length / 1024).toFixed(0)} KB`);
+const sizes = catalog.map(({ name: n }) => n).map((n) => `${n} ${(readFileSync(join(root, 'dist', n, 'index.js')).length / 1024).toFixed(0)} KB`);
 console.log(`built dist/: ${sizes.join(', ')}`);
