@@ -2,6 +2,7 @@
 // code (and its dependencies) loads only when that step runs.
 import { join } from 'node:path';
 import type { StepModule } from './runtime/entry';
+import { writeErr, writeOut } from './runtime/stdio';
 
 declare const SHIPLINE_CATALOG: { name: string; description: string }[];
 declare const SHIPLINE_VERSION: string;
@@ -26,16 +27,16 @@ function usage(): string {
 function main(argv: string[]): void {
   const [name, ...rest] = argv;
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
-    process.stdout.write(usage());
+    writeOut(usage());
     process.exitCode = name === undefined ? 2 : 0;
     return;
   }
   if (name === '--version' || name === '-v') {
-    process.stdout.write(`${SHIPLINE_VERSION}\n`);
+    writeOut(`${SHIPLINE_VERSION}\n`);
     return;
   }
   if (!SHIPLINE_CATALOG.some((s) => s.name === name)) {
-    process.stderr.write(`shipline: '${name}' is not a step. Steps: ${SHIPLINE_CATALOG.map((s) => s.name).join(', ')}\n`);
+    writeErr(`shipline: '${name}' is not a step. Steps: ${SHIPLINE_CATALOG.map((s) => s.name).join(', ')}\n`);
     process.exitCode = 2;
     return;
   }

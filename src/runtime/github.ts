@@ -3,10 +3,10 @@
 // Written against the documented protocol rather than @actions/core, whose import alone
 // costs ~60 ms of start-up (it loads an HTTP client for OIDC); see DESIGN §7.
 import { appendFileSync } from 'node:fs';
-import { randomUUID } from 'node:crypto';
 import { EOL } from 'node:os';
 import type { Logger } from './define';
 import type { PlatformIO } from './platform';
+import { writeOut } from './stdio';
 import { redact, registerSecret } from '../lib/util/redact';
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -17,11 +17,13 @@ function escapeData(s: string): string {
 
 /** `name<<delim\nvalue\ndelim` as the runner's file commands expect. */
 export function fileCommand(name: string, value: string): string {
+  // crypto is required on use: loading it costs ~4 ms of every start.
+  const { randomUUID } = require('node:crypto') as typeof import('node:crypto');
   const delim = `ghadelimiter_${randomUUID()}`;
   return `${name}<<${delim}${EOL}${value}${EOL}${delim}${EOL}`;
 }
 
-export function githubIO(env: Env, write: (s: string) => void = (s) => process.stdout.write(s)): PlatformIO {
+export function githubIO(env: Env, write: (s: string) => void = writeOut): PlatformIO {
   const line = (s: string) => write(redact(s) + EOL);
   const fileOrCommand = (fileVar: string, name: string, value: string, command: string) => {
     const file = env[fileVar];

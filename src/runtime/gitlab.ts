@@ -8,8 +8,10 @@
 // Logs go to stderr so stdout carries only outputs; GitLab shows both.
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
+import { isatty } from 'node:tty';
 import type { Logger, Platform } from './define';
 import type { PlatformIO } from './platform';
+import { writeErr, writeOut } from './stdio';
 import { redact, registerSecret } from '../lib/util/redact';
 import { envName } from './inputs';
 
@@ -66,10 +68,11 @@ function writePrivate(file: string, text: string): void {
 
 export function fileIO(opts: FileIOOptions): PlatformIO {
   const { env, workspace, step } = opts;
-  const out = opts.stdout ?? ((s: string) => process.stdout.write(s));
-  const err = opts.stderr ?? ((s: string) => process.stderr.write(s));
+  const out = opts.stdout ?? writeOut;
+  const err = opts.stderr ?? writeErr;
   const gitlab = opts.platform === 'gitlab';
-  const color = !gitlab && process.stderr.isTTY === true && !env.NO_COLOR;
+  // isatty, not process.stderr.isTTY: the stream object is costly to create (see stdio.ts).
+  const color = !gitlab && isatty(2) && !env.NO_COLOR;
   const paint = (code: string, s: string) => (color ? `\x1b[${code}m${s}\x1b[0m` : s);
   const line = (s: string) => err(redact(s) + '\n');
   const outputFile = shipPath(env, workspace, 'SHIPLINE_OUTPUT_FILE', '.shipline/outputs.env');

@@ -7,6 +7,7 @@ import { envName, parseInputs, type RawInputs } from './inputs';
 import { parseArgs, stepHelp } from './args';
 import type { PlatformIO } from './platform';
 import { githubIO } from './github';
+import { writeErr, writeOut } from './stdio';
 import { fileIO } from './gitlab';
 import { ShiplineError, errorMessage } from '../lib/util/errors';
 import { registerSecret } from '../lib/util/redact';
@@ -63,7 +64,7 @@ export async function runStep(step: StepDef, opts: RunOptions = {}): Promise<num
     if (platform !== 'github' && opts.argv) {
       const args = parseArgs(step, opts.argv);
       if (args.help) {
-        (opts.stdout ?? ((s: string) => process.stdout.write(s)))(stepHelp(step));
+        (opts.stdout ?? writeOut)(stepHelp(step));
         return 0;
       }
       post = post || args.post;
@@ -139,11 +140,11 @@ function report(io: PlatformIO, err: unknown): number {
 /** Runs and exits the process once stdout/stderr are flushed (open sockets must not hang a job). */
 export function runAndExit(step: StepDef, opts: RunOptions = {}): void {
   runStep(step, opts).then(
-    (code) => {
-      process.stdout.write('', () => process.stderr.write('', () => process.exit(code)));
-    },
+    // Output went out synchronously (stdio.ts), so exiting now loses nothing.
+    (code) => process.exit(code),
     (err: unknown) => {
-      process.stderr.write(`shipline: ${errorMessage(err)}\n`, () => process.exit(1));
+      writeErr(`shipline: ${errorMessage(err)}\n`);
+      process.exit(1);
     },
   );
 }

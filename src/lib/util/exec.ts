@@ -1,7 +1,6 @@
 // Running a tool (docker, buildah, skopeo, git, ssh-keygen): argv only (no shell), secrets
 // through stdin or env by name, output streamed line by line through redaction, a
 // timeout, and an error that names the command and its exit code.
-import { spawn } from 'node:child_process';
 import { ShiplineError } from './errors';
 import { redact } from './redact';
 
@@ -30,6 +29,8 @@ export interface ExecResult {
 }
 
 export function exec(cmd: string, args: string[], opts: ExecOptions = {}): Promise<ExecResult> {
+  // Required lazily: child_process costs ~5 ms of start-up, and fail-fast paths never spawn.
+  const { spawn } = require('node:child_process') as typeof import('node:child_process');
   return new Promise((resolve, reject) => {
     const child = spawn(cmd, args, { cwd: opts.cwd, env: (opts.env ?? process.env) as NodeJS.ProcessEnv, stdio: ['pipe', 'pipe', 'pipe'] });
     const capture = opts.capture !== false;
