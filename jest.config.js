@@ -7,7 +7,7 @@ const common = { transform, testEnvironment: 'node', moduleFileExtensions: ['ts'
 module.exports = {
   projects: [
     { ...common, displayName: 'unit', testMatch: ['<rootDir>/test/unit/**/*.test.ts'] },
-    { ...common, displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.test.ts'], slowTestThreshold: 30 },
-    { ...common, displayName: 'clients', testMatch: ['<rootDir>/test/clients/**/*.test.ts'], slowTestThreshold: 60 },
+    { ...common, displayName: 'integration', testMatch: ['<rootDir>/test/integration/**/*.test.ts'], slowTestThreshold: 30, testTimeout: 180_000 },
+    { ...common, displayName: 'clients', testMatch: ['<rootDir>/test/clients/**/*.test.ts'], slowTestThreshold: 60, testTimeout: 300_000 },
   ],
 };

@@ -92,7 +92,7 @@ export async function runStep(step: StepDef, opts: RunOptions = {}): Promise<num
       return ci;
     },
     workspace,
-    tempDir: env.RUNNER_TEMP || tmpdir(),
+    tempDir: env.RUNNER_TEMP || env.TMPDIR || tmpdir(),
     log: io.log,
     setOutput: (name, value) => io.setOutput(name, value, step.outputs[name]?.secret === true),
     exportVariable: (name, value, o) => io.exportVariable(name, value, o?.secret === true),

@@ -64,10 +64,13 @@ export function registryKey(registry: string): string {
 export interface AddedAuths {
   /** Keys written, and what each held before (null: nothing), to restore exactly. */
   previous: Record<string, AuthEntry | null>;
+  /** Whether the file had an `auths` object before (an empty one is kept on restore). */
+  hadAuths?: boolean;
 }
 
 export function addAuths(path: string, entries: { registry: string; username: string; password: string }[]): AddedAuths {
   const config = readDockerConfig(path);
+  const hadAuths = config.auths !== undefined;
   config.auths ??= {};
   const previous: AddedAuths['previous'] = {};
   for (const e of entries) {
@@ -76,7 +79,7 @@ export function addAuths(path: string, entries: { registry: string; username: st
     config.auths[key] = { auth: Buffer.from(`${e.username}:${e.password}`).toString('base64') };
   }
   writeDockerConfig(path, config);
-  return { previous };
+  return { previous, hadAuths };
 }
 
 /** Undoes addAuths; deletes the file if shipline created it and nothing else is left. */
@@ -88,7 +91,7 @@ export function restoreAuths(path: string, added: AddedAuths, opts: { createdFil
     if (prev === null) delete config.auths[key];
     else config.auths[key] = prev;
   }
-  if (Object.keys(config.auths).length === 0) delete config.auths;
+  if (Object.keys(config.auths).length === 0 && added.hadAuths === false) delete config.auths;
   if (opts.createdFile && Object.keys(config).length === 0) rmSync(path, { force: true });
   else writeDockerConfig(path, config);
 }
