@@ -24,6 +24,16 @@ const common = {
   external: ['aws-crt', '@aws-sdk/signature-v4-crt'],
 };
 
+// A step may keep heavy dependencies (the AWS SDK) in src/steps/<step>/lazy.ts, imported as
+// `import('./lazy')` only after its inputs validate: that file becomes dist/<step>/lazy.js
+// and stays a runtime require of index.js, so a bad input fails without parsing the SDK.
+const lazyPlugin = {
+  name: 'shipline-lazy',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/lazy$/ }, () => ({ path: './lazy.js', external: true }));
+  },
+};
+
 export function stepNames() {
   return readdirSync(join(root, 'src/steps'), { withFileTypes: true })
     .filter((d) => d.isDirectory() && existsSync(join(root, 'src/steps', d.name, 'index.ts')))
@@ -54,7 +64,10 @@ for (const name of steps) {
       loader: 'js',
     },
     outfile: join(outdir, 'index.js'),
+    plugins: [lazyPlugin],
   });
+  const lazy = join(root, 'src/steps', name, 'lazy.ts');
+  if (existsSync(lazy)) await build({ ...common, entryPoints: [lazy], outfile: join(outdir, 'lazy.js') });
 }
 for (const name of steps) {
   // With named steps, others keep their committed bundles (if any).

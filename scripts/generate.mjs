@@ -50,12 +50,20 @@ const FETCH =
   'git fetch -q --depth 1 --filter=blob:none "$CI_SERVER_URL/$SHIPLINE_PROJECT.git" "$SHIPLINE_REF" && ' +
   'git checkout -q FETCH_HEAD -- "dist/$SHIPLINE_STEP" )';
 
+// Docker-CLI images (docker:27-cli, the default of docker steps) are Alpine without node:
+// add node and git there; any other image must bring them.
+const NODE =
+  'command -v node >/dev/null 2>&1 && command -v git >/dev/null 2>&1 || { command -v apk >/dev/null 2>&1 && apk add -q --no-cache nodejs git; } || ' +
+  '{ echo "shipline: the job image needs node >= 20 and git (set the image input)" >&2; exit 1; }';
+
 function gitlabTemplate(step) {
   const hints = step.gitlab ?? {};
+  // A step whose own input is `image` (run-in-container) gets the job image as `job-image`.
+  const jobImage = step.inputs.image ? 'job-image' : 'image';
   const inputs = {
     'job-name': { description: 'Name of the job this component adds (two includes need two names).', default: step.name },
     stage: { description: 'Stage of the job.', default: hints.stage ?? 'build' },
-    image: { description: 'Job image: needs node >= 20 and git' + (hints.needsDocker ? ', and the docker CLI' : '') + '.', default: hints.image ?? 'node:24' },
+    [jobImage]: { description: 'Job image: needs node >= 20 and git (an Alpine image without them gets them with apk)' + (hints.needsDocker ? ', and the docker CLI' : '') + '.', default: hints.image ?? 'node:24' },
     'shipline-project': { description: 'Path of the shipline component project on this instance, where the job fetches the pinned dist/ from.', default: 'shipline/shipline' },
     ...(hints.extraInputs ?? {}),
   };
@@ -83,12 +91,12 @@ function gitlabTemplate(step) {
     variables[`SHIPLINE_INPUT_${envName(name)}`] = `$[[ inputs.${name} ]]`;
   }
   const call = `node "$SHIPLINE_HOME/dist/${step.name}/index.js"`;
-  const script = [FETCH, call];
+  const script = [NODE, FETCH, call];
   if (hints.sourceEnv) script.push('. "${SHIPLINE_ENV_FILE:-.shipline/env}"');
   if (hints.userScript) script.push('$[[ inputs.script ]]');
   const job = {
     stage: '$[[ inputs.stage ]]',
-    image: '$[[ inputs.image ]]',
+    image: `$[[ inputs.${jobImage} ]]`,
     variables,
     script,
     after_script: [`[ ! -f "$SHIPLINE_HOME/dist/${step.name}/index.js" ] || ${call} --post`],

@@ -107,6 +107,10 @@ export interface StepDef<S extends InputSpecs = InputSpecs> {
 export interface GitlabJobHints {
   /** Default stage. */
   stage?: string;
+  /** Default job image (input `image`, or `job-image` when the step has its own `image`). */
+  image?: string;
+  /** The job runs the docker CLI (said in the image input's description). */
+  needsDocker?: boolean;
   /** The step writes exported variables that later script lines need. */
   sourceEnv?: boolean;
   /** Rules block for the job (YAML object), e.g. tag pipelines only. */

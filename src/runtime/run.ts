@@ -9,7 +9,7 @@ import type { PlatformIO } from './platform';
 import { githubIO } from './github';
 import { writeErr, writeOut } from './stdio';
 import { fileIO } from './gitlab';
-import { ShiplineError, errorMessage } from '../lib/util/errors';
+import { asShiplineError, errorMessage } from '../lib/util/errors';
 import { registerSecret } from '../lib/util/redact';
 import { detectContext, type CiContext } from '../lib/ci/context';
 
@@ -128,9 +128,10 @@ export async function runStep(step: StepDef, opts: RunOptions = {}): Promise<num
 }
 
 function report(io: PlatformIO, err: unknown): number {
-  if (err instanceof ShiplineError) {
-    io.fail(err.message, err.hint);
-    return err.exitCode;
+  const known = asShiplineError(err);
+  if (known) {
+    io.fail(known.message, known.hint);
+    return known.exitCode;
   }
   io.fail(`unexpected error: ${errorMessage(err)}`, 'this is a shipline bug; please report it with the log above');
   if (err instanceof Error && err.stack) io.log.debug(err.stack);

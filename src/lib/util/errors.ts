@@ -26,3 +26,15 @@ export function errorMessage(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);
 }
+
+/**
+ * A ShiplineError from any bundle: dist/<step>/lazy.js carries its own copy of these
+ * classes, so `instanceof` alone would miss errors thrown there.
+ */
+export function asShiplineError(err: unknown): ShiplineError | undefined {
+  if (err instanceof ShiplineError) return err;
+  if (!(err instanceof Error)) return undefined;
+  const e = err as Error & { hint?: unknown; exitCode?: unknown };
+  if ((e.name !== 'ShiplineError' && e.name !== 'InputError') || typeof e.exitCode !== 'number') return undefined;
+  return new ShiplineError(e.message, { ...(typeof e.hint === 'string' ? { hint: e.hint } : {}), exitCode: e.exitCode, cause: err });
+}

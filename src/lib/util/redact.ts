@@ -1,6 +1,10 @@
 // Secret registry shared by every logger of a process: once a value is registered it is
 // replaced in every line written afterwards, whatever the platform.
-const secrets = new Set<string>();
+// Held on globalThis: a step's dist/<step>/lazy.js bundles its own copy of this module,
+// and both copies must redact the same values.
+const KEY = Symbol.for('shipline.secrets');
+const holder = globalThis as unknown as Record<symbol, Set<string> | undefined>;
+const secrets: Set<string> = (holder[KEY] ??= new Set<string>());
 
 export function registerSecret(value: string | undefined): void {
   if (!value) return;

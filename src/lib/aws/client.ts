@@ -1,0 +1,99 @@
+// What every AWS call of shipline shares: explicit region and endpoint (never guessed from
+// process.env behind the step's back), the SDK's own retries off (maxAttempts: 1) so our
+// classified policy is the only one, a per-attempt timeout, a total deadline, and a
+// User-Agent that names shipline.
+import { ShiplineError, errorMessage } from '../util/errors';
+import { RetryExhausted, isTransientNetworkError, retry, type Verdict } from '../util/retry';
+import { awsErrorCode, awsStatus, describeNetworkError } from './errors';
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** AWS_ENDPOINT_URL_<SERVICE> (the SDKs' own rule), then AWS_ENDPOINT_URL. */
+export function endpointFor(env: Env, service: 'STS' | 'ECR' | 'ECR_PUBLIC'): string | undefined {
+  return env[`AWS_ENDPOINT_URL_${service}`] || env.AWS_ENDPOINT_URL || undefined;
+}
+
+/** The region input, else AWS_REGION / AWS_DEFAULT_REGION. */
+export function regionFrom(input: string | undefined, env: Env): string | undefined {
+  return input || env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined;
+}
+
+export const REGION_RE = '[a-z]{2}(?:-[a-z]+)+-\\d+';
+
+/** ECR Public has one registry and hands out tokens in us-east-1 only. */
+export const ECR_PUBLIC_REGISTRY = 'public.ecr.aws';
+export const ECR_PUBLIC_REGION = 'us-east-1';
+
+export interface CallPolicy {
+  /** Attempts in all (1 = no retry). */
+  maxAttempts: number;
+  /** No attempt starts after this many ms; each attempt is also cut at what remains. */
+  deadlineMs: number;
+  /** Per-attempt cap (default 10 s). */
+  attemptTimeoutMs?: number;
+  sleep?: (ms: number) => Promise<void>;
+  now?: () => number;
+}
+
+export interface CallLog {
+  warn(msg: string): void;
+  debug(msg: string): void;
+}
+
+/** SDK client settings every shipline client uses. */
+export function clientConfig(opts: { region: string; endpoint: string | undefined; step: string; attemptTimeoutMs: number }) {
+  return {
+    region: opts.region,
+    ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
+    maxAttempts: 1,
+    customUserAgent: [['shipline', opts.step]] as [string, string][],
+    requestHandler: { connectionTimeout: Math.min(opts.attemptTimeoutMs, 5000), requestTimeout: opts.attemptTimeoutMs },
+  };
+}
+
+/**
+ * Runs `fn` under the policy. `fn` gets an AbortSignal that fires at the per-attempt
+ * timeout; errors are sorted by `classify`. A RetryExhausted becomes a ShiplineError that
+ * names the operation, the attempts, the last reason and `hint`.
+ */
+export async function callWithRetry<T>(
+  what: string,
+  fn: (attempt: number, signal: AbortSignal) => Promise<T>,
+  policy: CallPolicy,
+  classify: (err: unknown) => Verdict,
+  log: CallLog,
+  hint: string,
+): Promise<{ value: T; attempts: number }> {
+  const now = policy.now ?? Date.now;
+  const start = now();
+  const perAttempt = policy.attemptTimeoutMs ?? 10_000;
+  let attempts = 0;
+  try {
+    const value = await retry(
+      async (attempt) => {
+        attempts = attempt;
+        const remaining = Math.max(1000, policy.deadlineMs - (now() - start));
+        return fn(attempt, AbortSignal.timeout(Math.min(perAttempt, remaining)));
+      },
+      {
+        maxAttempts: policy.maxAttempts,
+        deadlineMs: policy.deadlineMs,
+        classify,
+        onRetry: ({ attempt, delayMs, reason }) => log.warn(`${what}: attempt ${attempt} of ${policy.maxAttempts} failed (${reason}); retrying in ${(delayMs / 1000).toFixed(1)} s`),
+        ...(policy.sleep ? { sleep: policy.sleep } : {}),
+        ...(policy.now ? { now: policy.now } : {}),
+      },
+    );
+    return { value, attempts };
+  } catch (err) {
+    if (err instanceof RetryExhausted) {
+      const last = err.lastError;
+      const detail = awsStatus(last) === undefined && isTransientNetworkError(last) ? `${describeNetworkError(last)} (${errorMessage(last)})` : `${awsErrorCode(last)}: ${errorMessage(last)}`;
+      throw new ShiplineError(`${what} failed after ${err.attempts} attempt${err.attempts === 1 ? '' : 's'} in ${((now() - start) / 1000).toFixed(1)} s (${err.reason}; last error: ${detail})`, {
+        hint,
+        cause: last,
+      });
+    }
+    throw err;
+  }
+}

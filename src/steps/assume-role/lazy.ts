@@ -1,0 +1,2 @@
+// Loaded after the inputs validate (dist/assume-role/lazy.js): STS and the AWS SDK.
+export { assumeRole } from '../../lib/aws/sts';
