@@ -1,0 +1,179 @@
+// Pure input handling for run-in-container: the options allow-list, copy specs, the
+// job-unique container name. Everything here raises InputError before any docker call.
+import { isAbsolute, posix, relative, resolve } from 'node:path';
+import { InputError } from '../../lib/util/errors';
+
+/** Splits an options string into words: whitespace separates, '…' and "…" quote, \ escapes. */
+export function splitWords(text: string): string[] {
+  const words: string[] = [];
+  let cur = '';
+  let has = false;
+  let quote: '"' | "'" | undefined;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quote) {
+      if (c === quote) quote = undefined;
+      else if (c === '\\' && quote === '"' && i + 1 < text.length) cur += text[++i];
+      else cur += c;
+    } else if (c === "'" || c === '"') {
+      quote = c;
+      has = true;
+    } else if (c === '\\' && i + 1 < text.length) {
+      cur += text[++i];
+      has = true;
+    } else if (/\s/.test(c)) {
+      if (has) words.push(cur);
+      cur = '';
+      has = false;
+    } else {
+      cur += c;
+      has = true;
+    }
+  }
+  if (quote) throw new InputError('options', `unclosed ${quote} quote`);
+  if (has) words.push(cur);
+  return words;
+}
+
+/** `docker run` options a job may add; the value says whether the option takes a value. */
+const ALLOWED: Record<string, boolean> = {
+  '--network': true,
+  '--net': true,
+  '--user': true,
+  '-u': true,
+  '--memory': true,
+  '-m': true,
+  '--memory-swap': true,
+  '--cpus': true,
+  '--shm-size': true,
+  '--pids-limit': true,
+  '--ulimit': true,
+  '--tmpfs': true,
+  '--add-host': true,
+  '--hostname': true,
+  '-h': true,
+  '--dns': true,
+  '--label': true,
+  '-l': true,
+  '--platform': true,
+  '--read-only': false,
+  '--init': false,
+  '--stop-timeout': true,
+};
+
+/** Why an option is refused, and what to use instead. */
+const REFUSED: Record<string, string> = {
+  '--privileged': 'set the input privileged: true instead',
+  '--env': "values would be in argv (visible in ps): list variable names in the input 'env'",
+  '-e': "values would be in argv (visible in ps): list variable names in the input 'env'",
+  '--env-file': "list variable names in the input 'env'",
+  '--name': "use the input 'name'",
+  '--workdir': "use the input 'workdir'",
+  '-w': "use the input 'workdir'",
+  '--entrypoint': 'the step keeps the container alive with its own entrypoint',
+  '--rm': 'the step removes the container itself',
+  '--detach': 'the step always detaches',
+  '-d': 'the step always detaches',
+  '--volume': 'host mounts are not allowed: use copy-in and copy-out',
+  '-v': 'host mounts are not allowed: use copy-in and copy-out',
+  '--mount': 'host mounts are not allowed: use copy-in and copy-out',
+  '--volumes-from': 'host mounts are not allowed: use copy-in and copy-out',
+  '--cap-add': 'extra capabilities need privileged: true',
+  '--security-opt': 'weakens isolation; not allowed',
+  '--device': 'host devices are not allowed',
+  '--pid': 'sharing the host PID namespace is not allowed',
+  '--ipc': 'sharing the host IPC namespace is not allowed',
+  '--userns': 'not allowed',
+  '--cgroupns': 'not allowed',
+  '--uts': 'not allowed',
+};
+
+export const ALLOWED_OPTIONS = Object.keys(ALLOWED);
+
+export interface ParsedOptions {
+  args: string[];
+  /** The network the options chose, if any. */
+  network: string | undefined;
+  /** The user the options chose (`--user`/`-u`), if any. */
+  user: string | undefined;
+}
+
+/** Validates `docker run` options against the allow-list; the error names the option. */
+export function parseRunOptions(text: string): ParsedOptions {
+  const words = splitWords(text);
+  const args: string[] = [];
+  let network: string | undefined;
+  let user: string | undefined;
+  for (let i = 0; i < words.length; i++) {
+    const w = words[i]!;
+    const eq = w.startsWith('--') ? w.indexOf('=') : -1;
+    const flag = eq > 0 ? w.slice(0, eq) : w;
+    if (!flag.startsWith('-')) {
+      throw new InputError('options', `'${w}' is not an option (options are docker run flags, e.g. --memory 512m)`);
+    }
+    const refused = REFUSED[flag];
+    if (refused !== undefined) throw new InputError('options', `option '${flag}' is not allowed: ${refused}`);
+    const takesValue = ALLOWED[flag];
+    if (takesValue === undefined) {
+      throw new InputError('options', `option '${flag}' is not allowed`, `allowed: ${ALLOWED_OPTIONS.join(' ')}`);
+    }
+    let value: string | undefined;
+    if (takesValue) {
+      if (eq > 0) value = w.slice(eq + 1);
+      else {
+        value = words[++i];
+        if (value === undefined) throw new InputError('options', `option '${flag}' needs a value`);
+      }
+      args.push(flag, value);
+    } else {
+      if (eq > 0) throw new InputError('options', `option '${flag}' takes no value`);
+      args.push(flag);
+    }
+    if (flag === '--network' || flag === '--net') network = value;
+    if (flag === '--user' || flag === '-u') user = value;
+  }
+  return { args, network, user };
+}
+
+export interface CopySpec {
+  /** Host side (absolute). */
+  host: string;
+  /** Container side (absolute). */
+  container: string;
+}
+
+function insideWorkspace(input: string, workspace: string, p: string): string {
+  const abs = resolve(workspace, p);
+  const rel = relative(workspace, abs);
+  if (rel.startsWith('..') || isAbsolute(rel)) throw new InputError(input, `'${p}' is outside the workspace`, 'give a path inside the workspace');
+  return abs;
+}
+
+function containerPath(p: string, workdir: string): string {
+  return posix.normalize(p.startsWith('/') ? p : posix.join(workdir, p));
+}
+
+/** `copy-in` items: `path` or `path:container-dir` (default: the workdir). */
+export function parseCopyIn(items: string[], workspace: string, workdir: string): CopySpec[] {
+  return items.map((item) => {
+    const i = item.indexOf(':');
+    const host = i >= 0 ? item.slice(0, i) : item;
+    const dest = i >= 0 ? item.slice(i + 1) : '';
+    if (host === '') throw new InputError('copy-in', `'${item}' has no workspace path`, 'use path or path:container-dir');
+    return { host: insideWorkspace('copy-in', workspace, host), container: containerPath(dest || workdir, workdir) };
+  });
+}
+
+/** `copy-out` items: `container-path:workspace-path` (a relative container path is under the workdir). */
+export function parseCopyOut(items: string[], workspace: string, workdir: string): CopySpec[] {
+  return items.map((item) => {
+    const i = item.lastIndexOf(':');
+    if (i <= 0 || i === item.length - 1) {
+      throw new InputError('copy-out', `'${item}' is not container-path:workspace-path`, 'e.g. dist/artifact.zip:artifact.zip');
+    }
+    return { container: containerPath(item.slice(0, i), workdir), host: insideWorkspace('copy-out', workspace, item.slice(i + 1)) };
+  });
+}
+
+export const NAME_RE = '[a-zA-Z0-9][a-zA-Z0-9_.-]{0,127}';
+export const ENV_NAME_RE = '[A-Za-z_][A-Za-z0-9_]*';
