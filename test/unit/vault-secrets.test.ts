@@ -4,6 +4,7 @@ import { VaultClient } from '../../src/lib/vault/client';
 import { fromLines, fromPrefixedEnv, groupByPath } from '../../src/lib/vault/locations';
 import { readSecrets, staticMount } from '../../src/lib/vault/read-secrets';
 import { ShiplineError } from '../../src/lib/util/errors';
+import { cannedResponse, type HttpSend } from '../../src/lib/util/http';
 
 describe('locations', () => {
   test('the seed convention: mount first, key last, path between', () => {
@@ -45,14 +46,12 @@ type Handler = (method: string, path: string, headers: Record<string, string>) =
 
 function fakeVault(handler: Handler) {
   const calls: { method: string; path: string; headers: Record<string, string> }[] = [];
-  const fetchStub = (async (input: string | URL | Request, init?: RequestInit) => {
-    const url = new URL(String(input));
-    const headers = Object.fromEntries(Object.entries((init?.headers ?? {}) as Record<string, string>));
-    const method = init?.method ?? 'GET';
-    calls.push({ method, path: url.pathname, headers });
-    const r = handler(method, url.pathname, headers);
-    return new Response(r.body === undefined ? null : JSON.stringify(r.body), { status: r.status, headers: r.headers ?? {} });
-  }) as typeof fetch;
+  const fetchStub: HttpSend = async (input, req) => {
+    const url = new URL(input);
+    calls.push({ method: req.method, path: url.pathname, headers: req.headers });
+    const r = handler(req.method, url.pathname, req.headers);
+    return cannedResponse(r.status, r.headers ?? {}, r.body === undefined ? '' : JSON.stringify(r.body));
+  };
   return { calls, fetchStub };
 }
 
@@ -68,8 +67,8 @@ const standard: Handler = (method, path) => {
   return { status: 404, body: { errors: [] } };
 };
 
-const client = (fetchStub: typeof fetch, extra: Partial<ConstructorParameters<typeof VaultClient>[0]> = {}) =>
-  new VaultClient({ url: 'http://vault.test:8200/', maxAttempts: 3, fetch: fetchStub, sleep: async () => undefined, ...extra });
+const client = (fetchStub: HttpSend, extra: Partial<ConstructorParameters<typeof VaultClient>[0]> = {}) =>
+  new VaultClient({ url: 'http://vault.test:8200/', maxAttempts: 3, send: fetchStub, sleep: async () => undefined, ...extra });
 
 async function failure(p: Promise<unknown>): Promise<ShiplineError> {
   try {
@@ -166,10 +165,10 @@ describe('retries', () => {
 
   test('an unreachable Vault is retried and named', async () => {
     let n = 0;
-    const fetchStub = (async () => {
+    const fetchStub: HttpSend = async () => {
       n++;
-      throw Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) });
-    }) as typeof fetch;
+      throw Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:8200'), { code: 'ECONNREFUSED' });
+    };
     const e = await failure(client(fetchStub).login('approle', 'r', 's'));
     expect(n).toBe(3);
     expect(e.message).toBe('AppRole login at auth/approle failed after 3 attempts: could not reach Vault at http://vault.test:8200 (ECONNREFUSED)');

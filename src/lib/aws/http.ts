@@ -1,7 +1,6 @@
-// One small HTTP(S) request with node:http(s): the STS Query call and the GitHub token
-// request. Not fetch(): its first use in a process compiles undici's HTTP parser
-// (measured ~200 ms on this machine, five times node's own start).
-import type { IncomingHttpHeaders } from 'node:http';
+// One small request for the STS Query call and the GitHub token endpoint, as a whole body:
+// a thin shape over util/http (node:http, not fetch: see there why).
+import { nodeHttpSend } from '../util/http';
 
 export interface HttpAnswer {
   status: number;
@@ -18,24 +17,12 @@ export interface HttpRequest {
 
 export type HttpClient = (url: URL, req: HttpRequest) => Promise<HttpAnswer>;
 
-function flatHeaders(h: IncomingHttpHeaders): Record<string, string | undefined> {
-  const out: Record<string, string | undefined> = {};
-  for (const [k, v] of Object.entries(h)) out[k] = Array.isArray(v) ? v.join(', ') : v;
-  return out;
-}
-
-export const httpRequest: HttpClient = (url, r) => {
-  // Required here: node:https costs start-up time a bad input should never pay.
-  const mod = (url.protocol === 'http:' ? require('node:http') : require('node:https')) as typeof import('node:https');
-  return new Promise<HttpAnswer>((resolve, reject) => {
-    const headers = { ...r.headers, ...(r.body ? { 'content-length': String(r.body.length) } : {}) };
-    const req = mod.request(url, { method: r.method, headers, ...(r.signal ? { signal: r.signal } : {}) }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('error', reject);
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: flatHeaders(res.headers), body: Buffer.concat(chunks).toString('utf8') }));
-    });
-    req.on('error', reject);
-    req.end(r.body);
+export const httpRequest: HttpClient = async (url, r) => {
+  const res = await nodeHttpSend(url.toString(), {
+    method: r.method,
+    headers: r.headers,
+    ...(r.body ? { body: r.body } : {}),
+    ...(r.signal ? { signal: r.signal } : {}),
   });
+  return { status: res.status, headers: res.headers.all(), body: await res.text() };
 };

@@ -1,10 +1,10 @@
-// A small Vault HTTP client over util/http's lightFetch (node:http; fetch costs ~160 ms to start on Node 20): AppRole login, the mount probe that tells
+// A small Vault HTTP client over util/http (node:http; fetch costs ~160 ms to start on Node 20): AppRole login, the mount probe that tells
 // the KV version, KV v1/v2 reads, revoke-self. Every call retries only on throttling, 5xx
 // (a sealed or standby Vault answers 503), timeouts and connection failures; errors name
 // the path and never a value.
 import { ShiplineError, errorMessage } from '../util/errors';
 import { RetryExhausted, classifyStatus, isTransientNetworkError, retry } from '../util/retry';
-import { lightFetch, type FetchLike, type LightRequestInit } from '../util/http';
+import { nodeHttpSend, type HttpRequest, type HttpSend } from '../util/http';
 
 export interface VaultClientOptions {
   url: string;
@@ -15,7 +15,7 @@ export interface VaultClientOptions {
   timeoutMs?: number;
   sleep?: (ms: number) => Promise<void>;
   onRetry?: (message: string) => void;
-  fetch?: FetchLike;
+  send?: HttpSend;
 }
 
 export type KvVersion = '1' | '2';
@@ -76,10 +76,10 @@ export class VaultClient {
     if (this.token) headers['x-vault-token'] = this.token;
     if (this.opts.namespace) headers['x-vault-namespace'] = this.opts.namespace;
     if (body !== undefined) headers['content-type'] = 'application/json';
-    const init: LightRequestInit = { method, headers, signal: AbortSignal.timeout(this.opts.timeoutMs ?? 30_000), redirect: 'follow' };
-    if (body !== undefined) init.body = JSON.stringify(body);
+    const req: HttpRequest = { method, headers, idleTimeoutMs: this.opts.timeoutMs ?? 30_000 };
+    if (body !== undefined) req.body = JSON.stringify(body);
     this.requests++;
-    const res = await (this.opts.fetch ?? lightFetch)(`${this.base}/v1/${apiPath}`, init);
+    const res = await (this.opts.send ?? nodeHttpSend)(`${this.base}/v1/${apiPath}`, req);
     const text = await res.text();
     let json: Envelope = {};
     try {
@@ -87,7 +87,7 @@ export class VaultClient {
     } catch {
       // a proxy's HTML error page: the status says enough
     }
-    if (!res.ok) throw new VaultHttpError(res.status, Array.isArray(json.errors) ? json.errors.map(String) : [], Array.isArray(json.warnings) ? json.warnings.map(String) : [], res.headers.get('retry-after'), what);
+    if (res.status < 200 || res.status >= 300) throw new VaultHttpError(res.status, Array.isArray(json.errors) ? json.errors.map(String) : [], Array.isArray(json.warnings) ? json.warnings.map(String) : [], res.headers.get('retry-after'), what);
     return json;
   }
 

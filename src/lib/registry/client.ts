@@ -1,0 +1,290 @@
+// The registry transport (crane/regclient's idea): one client per registry owns the
+// scheme, authentication (Basic, or one Bearer token for every scope the job needs,
+// fetched once, shared by parallel requests and reused until it expires), classified
+// retries honouring Retry-After, and a request log. The verbs in manifest.ts use it.
+import { classifyStatus, isTransientNetworkError, retry, RetryExhausted, type Verdict } from '../util/retry';
+import { ShiplineError, errorMessage } from '../util/errors';
+import { AuthError, describeSource, fetchToken, mergeScopes, parseChallenge, scopesCover, type Challenge, type Token } from './auth';
+import type { Credential } from './docker-config';
+import { nodeHttpSend, type HttpResponse, type HttpSend } from '../util/http';
+import type { Readable } from 'node:stream';
+
+export interface RegistryClientOptions {
+  /** host[:port] as in the reference ('docker.io' for Docker Hub). */
+  registry: string;
+  /** Scopes asked for in the one token request, e.g. `repository:team/app:pull,push`. */
+  scopes?: string[];
+  /** Looked up once, only when the registry asks for credentials. */
+  credential?: () => Promise<Credential | undefined>;
+  /** The docker config path, named in errors. */
+  configPath?: string;
+  /** Allow plain HTTP for a non-loopback registry (input `insecure-registries`). */
+  insecure?: boolean;
+  /** The HTTP layer (default node:http/https; tests pass a fake). */
+  send?: HttpSend;
+  debug?: (msg: string) => void;
+  /** Called with every token or password before it is sent anywhere (masking). */
+  secret?: (value: string) => void;
+  sleep?: (ms: number) => Promise<void>;
+  now?: () => number;
+  maxAttempts?: number;
+  deadlineMs?: number;
+  /** Per request (headers and small bodies). Blob streams pass their own. */
+  timeoutMs?: number;
+  userAgent?: string;
+}
+
+export interface RequestOptions {
+  headers?: Record<string, string>;
+  body?: Buffer | string | Readable;
+  /** Statuses returned to the caller; anything else throws RegistryHttpError. */
+  ok?: number[];
+  timeoutMs?: number;
+  /** Absolute URL (upload locations) instead of a /v2 path. */
+  url?: string;
+}
+
+export class RegistryHttpError extends ShiplineError {
+  constructor(
+    message: string,
+    readonly status: number,
+    readonly code: string | undefined,
+    readonly retryAfter: string | null,
+    hint?: string,
+  ) {
+    super(message, hint === undefined ? {} : { hint });
+  }
+}
+
+export interface LoggedRequest {
+  method: string;
+  path: string;
+  status: number;
+}
+
+/** 127.0.0.0/8, localhost and [::1]: the only hosts reached over plain HTTP by default. */
+export function isLoopback(registry: string): boolean {
+  const host = registry.startsWith('[') ? registry.slice(0, registry.indexOf(']') + 1) : registry.replace(/:\d+$/, '');
+  return host === 'localhost' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
+/** Docker Hub's API host differs from the name in references. */
+export function apiHost(registry: string): string {
+  return registry === 'docker.io' || registry === 'index.docker.io' ? 'registry-1.docker.io' : registry;
+}
+
+type Auth = { scheme: 'basic'; header: string; source: string } | { scheme: 'bearer'; challenge: Challenge; token: Token | undefined; source: string } | { scheme: 'none' };
+
+export class RegistryClient {
+  readonly registry: string;
+  readonly base: string;
+  /** Every HTTP request sent to the registry (not the token server), in order. */
+  readonly requests: LoggedRequest[] = [];
+  tokenRequests = 0;
+  private scopes: string[];
+  private auth: Auth | undefined;
+  private probe: Promise<void> | undefined;
+  private tokenFetch: Promise<Token> | undefined;
+  private cred: Promise<Credential | undefined> | undefined;
+  private readonly s: HttpSend;
+  private readonly now: () => number;
+  private readonly ua: string;
+
+  constructor(private readonly opts: RegistryClientOptions) {
+    this.registry = opts.registry;
+    const scheme = isLoopback(opts.registry) || opts.insecure ? 'http' : 'https';
+    this.base = `${scheme}://${apiHost(opts.registry)}`;
+    this.scopes = mergeScopes(opts.scopes ?? []);
+    this.s = opts.send ?? nodeHttpSend;
+    this.now = opts.now ?? Date.now;
+    this.ua = opts.userAgent ?? 'shipline';
+  }
+
+  /** Adds scopes before the first token request (later ones trigger a new token). */
+  addScopes(scopes: string[]): void {
+    this.scopes = mergeScopes([...this.scopes, ...scopes]);
+  }
+
+  /** The credential source used, for messages (never the value). */
+  async credentialSource(): Promise<string> {
+    return describeSource(await this.credential(), this.opts.configPath ?? 'docker config');
+  }
+
+  private credential(): Promise<Credential | undefined> {
+    this.cred ??= (this.opts.credential?.() ?? Promise.resolve(undefined)).then((c) => {
+      if (c) this.opts.secret?.(c.password);
+      return c;
+    });
+    return this.cred;
+  }
+
+  /** Sends a request with auth and retries; returns the response when its status is in `ok`. */
+  async request(method: string, path: string, opts: RequestOptions = {}): Promise<HttpResponse> {
+    const replayable = opts.body === undefined || Buffer.isBuffer(opts.body) || typeof opts.body === 'string';
+    return retry(() => this.once(method, path, opts), {
+      maxAttempts: replayable ? (this.opts.maxAttempts ?? 4) : 1,
+      deadlineMs: this.opts.deadlineMs ?? 60_000,
+      classify: classify,
+      ...(this.opts.sleep ? { sleep: this.opts.sleep } : {}),
+      now: this.now,
+      onRetry: ({ attempt, delayMs, reason }) => this.opts.debug?.(`${method} ${path}: ${reason}; retry ${attempt} in ${delayMs} ms`),
+    }).catch((err: unknown) => {
+      if (err instanceof RetryExhausted) {
+        const last = err.lastError;
+        throw new ShiplineError(`${method} ${this.base}${path} failed: ${errorMessage(last)} (${err.message})`, {
+          hint: 'the registry kept failing or throttling; re-run the job later',
+          cause: last,
+        });
+      }
+      if (err instanceof ShiplineError) throw err;
+      if (isTransientNetworkError(err) || typeof (err as { code?: unknown }).code === 'string') {
+        throw new ShiplineError(`cannot reach ${this.base} (${method} ${path.replace(/\?.*$/, '')}): ${errorMessage(err)}`, {
+          hint: isLoopback(this.registry) || this.opts.insecure ? 'check that the registry is running' : `check the registry address; a registry without TLS must be listed in input insecure-registries`,
+          cause: err,
+        });
+      }
+      throw err;
+    });
+  }
+
+  private async once(method: string, path: string, opts: RequestOptions): Promise<HttpResponse> {
+    const replayable = opts.body === undefined || Buffer.isBuffer(opts.body) || typeof opts.body === 'string';
+    // The first request goes alone: parallel cold requests would each collect a 401.
+    let release: (() => void) | undefined;
+    if (!this.auth) {
+      while (this.probe) await this.probe;
+      if (!this.auth) this.probe = new Promise<void>((r) => (release = r));
+    }
+    try {
+      let res = await this.send(method, path, opts, await this.authorization());
+      if (res.status === 401) {
+        const challenge = parseChallenge(res.headers.get('www-authenticate'));
+        await res.discard();
+        const sent = this.auth;
+        await this.learn(challenge, sent);
+        if (!replayable) throw new AuthError(`${this.registry} asked for credentials in the middle of an upload`);
+        res = await this.send(method, path, opts, await this.authorization());
+        if (res.status === 401) {
+          await res.discard();
+          throw new AuthError(`${this.registry} refused the credentials for ${method} ${path.replace(/\?.*$/, '')} (HTTP 401); credential source: ${await this.credentialSource()}`, {
+            hint: 'log in again (docker login / the ecr-login step) with an account that may pull and push this repository',
+          });
+        }
+      }
+      this.auth ??= { scheme: 'none' };
+      if ((opts.ok ?? [200]).includes(res.status)) return res;
+      throw await this.httpError(method, path, res);
+    } finally {
+      if (release) {
+        this.probe = undefined;
+        release();
+      }
+    }
+  }
+
+  private async send(method: string, path: string, opts: RequestOptions, authorization: string | undefined): Promise<HttpResponse> {
+    const headers: Record<string, string> = { 'user-agent': this.ua, ...opts.headers };
+    if (authorization) headers.authorization = authorization;
+    const url = opts.url ?? `${this.base}${path}`;
+    const started = this.now();
+    const res = await this.s(url, { method, headers, ...(opts.body !== undefined ? { body: opts.body } : {}), idleTimeoutMs: opts.timeoutMs ?? this.opts.timeoutMs ?? 60_000 });
+    const shown = opts.url ? new URL(url).pathname : path.replace(/\?.*$/, '');
+    this.requests.push({ method, path: shown, status: res.status });
+    this.opts.debug?.(`registry ${this.registry}: ${method} ${shown} → ${res.status} (${this.now() - started} ms)`);
+    return res;
+  }
+
+  private async authorization(): Promise<string | undefined> {
+    const a = this.auth;
+    if (!a || a.scheme === 'none') return undefined;
+    if (a.scheme === 'basic') return a.header;
+    if (!a.token || a.token.expiresAt <= this.now() || !scopesCover(a.token.scopes, this.scopes)) a.token = await this.token(a.challenge);
+    return `Bearer ${a.token.value}`;
+  }
+
+  /** One token fetch at a time; every waiting request shares its result. */
+  private token(challenge: Challenge): Promise<Token> {
+    this.tokenFetch ??= (async () => {
+      try {
+        const credential = await this.credential();
+        this.tokenRequests++;
+        const t = await fetchToken({
+          challenge,
+          scopes: this.scopes,
+          credential,
+          registry: this.registry,
+          configPath: this.opts.configPath ?? 'docker config',
+          send: this.s,
+          userAgent: this.ua,
+          now: this.now,
+          timeoutMs: this.opts.timeoutMs ?? 60_000,
+        });
+        this.opts.secret?.(t.value);
+        this.opts.debug?.(`registry ${this.registry}: token for ${t.scopes.join(' ')} (${describeSource(credential, this.opts.configPath ?? 'docker config')})`);
+        return t;
+      } finally {
+        this.tokenFetch = undefined;
+      }
+    })();
+    return this.tokenFetch;
+  }
+
+  /** Turns a 401 challenge into the auth to use next, or says why there is none. */
+  private async learn(challenge: Challenge | undefined, sent: Auth | undefined): Promise<void> {
+    if (!challenge) throw new AuthError(`${this.registry} answered 401 without a usable WWW-Authenticate challenge`);
+    if (challenge.scheme === 'basic') {
+      const c = await this.credential();
+      if (!c) {
+        throw new AuthError(`${this.registry} needs credentials and none were found (${await this.credentialSource()})`, {
+          hint: 'log in first (docker login --password-stdin, or the ecr-login step) so docker config.json holds credentials for this registry',
+        });
+      }
+      if (sent?.scheme === 'basic') {
+        throw new AuthError(`${this.registry} refused the credentials (HTTP 401); credential source: ${c.source}`, { hint: 'log in again with a valid user and password' });
+      }
+      this.auth = { scheme: 'basic', header: `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}`, source: c.source };
+      return;
+    }
+    const asked = challenge.params.scope ? challenge.params.scope.split(' ') : [];
+    const held = sent?.scheme === 'bearer' ? sent.token : undefined;
+    if (held && scopesCover(held.scopes, asked) && held.expiresAt > this.now()) {
+      throw new AuthError(`${this.registry} refused the token for ${held.scopes.join(' ')} (HTTP 401${challenge.params.error ? `, ${challenge.params.error}` : ''}); credential source: ${await this.credentialSource()}`, {
+        hint: 'the account lacks pull/push access to this repository; grant it or log in with another account',
+      });
+    }
+    this.addScopes(asked);
+    this.auth = { scheme: 'bearer', challenge, token: undefined, source: '' };
+  }
+
+  private async httpError(method: string, path: string, res: HttpResponse): Promise<RegistryHttpError> {
+    const text = await res.text().catch(() => '');
+    let code: string | undefined;
+    let message = text.slice(0, 300);
+    try {
+      const e = (JSON.parse(text) as { errors?: { code?: string; message?: string; detail?: unknown }[] }).errors?.[0];
+      if (e) {
+        code = e.code;
+        message = `${e.code ?? ''}${e.message ? `: ${e.message}` : ''}`;
+      }
+    } catch {
+      // not JSON: keep the text
+    }
+    const what = `${method} ${this.registry}${path.replace(/\?.*$/, '')}`;
+    const hint =
+      res.status === 403
+        ? `the account (${await this.credentialSource()}) may not do this; grant push access or use another account`
+        : res.status === 400 && code === 'MANIFEST_INVALID'
+          ? 'the registry rejected the manifest; it may not support this media type'
+          : undefined;
+    return new RegistryHttpError(`${what} → HTTP ${res.status}${message ? ` (${message})` : ''}`, res.status, code, res.headers.get('retry-after'), hint);
+  }
+}
+
+function classify(err: unknown): Verdict {
+  if (err instanceof RegistryHttpError) return classifyStatus(err.status, err.retryAfter);
+  const status = (err as { status?: number }).status;
+  if (typeof status === 'number') return classifyStatus(status, (err as { retryAfter?: string | null }).retryAfter);
+  if (err instanceof ShiplineError) return { retry: false };
+  if (isTransientNetworkError(err)) return { retry: true, reason: errorMessage(err) };
+  return { retry: false };
+}

@@ -1,0 +1,194 @@
+// Registry verbs over a RegistryClient: manifests moved as exact bytes plus media type
+// (never re-serialised, so digests survive), digest-verified on the way in, and blobs
+// copied by cross-repository mount with a streamed upload as the fallback.
+import { createHash } from 'node:crypto';
+import { ShiplineError } from '../util/errors';
+import type { RegistryClient } from './client';
+
+export const MEDIA_TYPES = {
+  dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
+  dockerList: 'application/vnd.docker.distribution.manifest.list.v2+json',
+  ociManifest: 'application/vnd.oci.image.manifest.v1+json',
+  ociIndex: 'application/vnd.oci.image.index.v1+json',
+} as const;
+
+/** All four, or Distribution answers an index with one platform's child (or schema1). */
+export const MANIFEST_ACCEPT = Object.values(MEDIA_TYPES).join(', ');
+
+export interface Manifest {
+  bytes: Buffer;
+  mediaType: string;
+  digest: string;
+}
+
+export interface Descriptor {
+  mediaType: string;
+  digest: string;
+  size: number;
+}
+
+export function digestOf(bytes: Buffer, algorithm = 'sha256'): string {
+  return `${algorithm}:${createHash(algorithm).update(bytes).digest('hex')}`;
+}
+
+export function isIndex(mediaType: string): boolean {
+  return mediaType === MEDIA_TYPES.dockerList || mediaType === MEDIA_TYPES.ociIndex;
+}
+
+const isDigest = (ref: string) => /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-fA-F0-9]{32,}$/.test(ref);
+
+function mediaTypeOf(header: string | null, bytes: Buffer): string {
+  const h = (header ?? '').split(';')[0]!.trim();
+  if (h && h !== 'application/json' && h !== 'application/octet-stream') return h;
+  try {
+    return String((JSON.parse(bytes.toString('utf8')) as { mediaType?: string }).mediaType ?? h);
+  } catch {
+    return h;
+  }
+}
+
+/** HEAD a manifest: its digest and media type without the body, or undefined when absent. */
+export async function headManifest(c: RegistryClient, repository: string, ref: string): Promise<{ digest: string; mediaType: string } | undefined> {
+  const res = await c.request('HEAD', `/v2/${repository}/manifests/${ref}`, { headers: { accept: MANIFEST_ACCEPT }, ok: [200, 404] });
+  await res.discard();
+  if (res.status === 404) return undefined;
+  const digest = res.headers.get('docker-content-digest');
+  if (!digest) {
+    // Some registries omit the header on HEAD; fall back to reading the bytes.
+    const m = await getManifest(c, repository, ref);
+    return m && { digest: m.digest, mediaType: m.mediaType };
+  }
+  return { digest, mediaType: (res.headers.get('content-type') ?? '').split(';')[0]!.trim() };
+}
+
+/** GET a manifest and check that its bytes hash to the digest asked for and the one the registry claims. */
+export async function getManifest(c: RegistryClient, repository: string, ref: string): Promise<Manifest | undefined> {
+  const res = await c.request('GET', `/v2/${repository}/manifests/${ref}`, { headers: { accept: MANIFEST_ACCEPT }, ok: [200, 404] });
+  if (res.status === 404) {
+    await res.discard();
+    return undefined;
+  }
+  const bytes = await res.buffer();
+  const claimed = res.headers.get('docker-content-digest') ?? undefined;
+  const expected = isDigest(ref) ? ref : claimed;
+  const algorithm = expected?.split(':')[0] ?? 'sha256';
+  const digest = digestOf(bytes, algorithm);
+  for (const want of [isDigest(ref) ? ref : undefined, claimed]) {
+    if (want && want !== digest) {
+      throw new ShiplineError(`the manifest of ${c.registry}/${repository}:${ref} does not match its digest: expected ${want}, the bytes hash to ${digest}`, {
+        hint: 'something between here and the registry altered the manifest; nothing was written',
+      });
+    }
+  }
+  return { bytes, mediaType: mediaTypeOf(res.headers.get('content-type'), bytes), digest };
+}
+
+/** PUT the exact bytes under a tag (or digest) with Content-Type = the media type. */
+export async function putManifest(c: RegistryClient, repository: string, ref: string, m: Manifest): Promise<void> {
+  const res = await c.request('PUT', `/v2/${repository}/manifests/${ref}`, { headers: { 'content-type': m.mediaType }, body: m.bytes, ok: [201, 200, 202] });
+  await res.discard();
+  const stored = res.headers.get('docker-content-digest');
+  if (stored && stored !== m.digest) {
+    throw new ShiplineError(`${c.registry}/${repository}:${ref} was stored with digest ${stored}, not ${m.digest}`, {
+      hint: 'the registry re-serialised the manifest; it does not keep digests and cannot be used for digest-exact promotion',
+    });
+  }
+}
+
+/** What a manifest points at: child manifests of an index, or the config and layers of an image. */
+export function references(m: Manifest): { manifests: Descriptor[]; blobs: Descriptor[] } {
+  const doc = JSON.parse(m.bytes.toString('utf8')) as { manifests?: Descriptor[]; config?: Descriptor; layers?: Descriptor[] };
+  if (isIndex(m.mediaType)) return { manifests: doc.manifests ?? [], blobs: [] };
+  return { manifests: [], blobs: [...(doc.config ? [doc.config] : []), ...(doc.layers ?? [])] };
+}
+
+export type BlobResult = 'present' | 'mounted' | 'uploaded';
+
+export async function blobExists(c: RegistryClient, repository: string, digest: string): Promise<boolean> {
+  const res = await c.request('HEAD', `/v2/${repository}/blobs/${digest}`, { ok: [200, 404] });
+  await res.discard();
+  return res.status === 200;
+}
+
+/**
+ * Puts a blob into dst. Same registry: one POST with `mount=…&from=…` (201: mounted, no
+ * bytes move; 202: not mountable, upload to the URL it returned). Other registry: HEAD,
+ * then a streamed upload from the source.
+ */
+export async function copyBlob(src: RegistryClient, srcRepo: string, dst: RegistryClient, dstRepo: string, blob: Descriptor): Promise<BlobResult> {
+  let location: string | null;
+  if (src.registry === dst.registry) {
+    const q = new URLSearchParams({ mount: blob.digest, from: srcRepo });
+    const res = await dst.request('POST', `/v2/${dstRepo}/blobs/uploads/?${q}`, { ok: [201, 202] });
+    await res.discard();
+    if (res.status === 201) return 'mounted';
+    location = res.headers.get('location');
+  } else {
+    if (await blobExists(dst, dstRepo, blob.digest)) return 'present';
+    const res = await dst.request('POST', `/v2/${dstRepo}/blobs/uploads/`, { ok: [202] });
+    await res.discard();
+    location = res.headers.get('location');
+  }
+  if (!location) throw new ShiplineError(`${dst.registry} started an upload to ${dstRepo} without a Location header`);
+  await uploadFrom(src, srcRepo, dst, dstRepo, blob, location);
+  return 'uploaded';
+}
+
+async function uploadFrom(src: RegistryClient, srcRepo: string, dst: RegistryClient, dstRepo: string, blob: Descriptor, location: string): Promise<void> {
+  const get = await src.request('GET', `/v2/${srcRepo}/blobs/${blob.digest}`, { ok: [200], timeoutMs: 3_600_000 });
+  const url = new URL(location, dst.base);
+  url.searchParams.set('digest', blob.digest);
+  const length = get.headers.get('content-length') ?? String(blob.size);
+  // The registry checks the digest of what it received (the ?digest= parameter).
+  const put = await dst.request('PUT', '', {
+    url: url.toString(),
+    headers: { 'content-type': 'application/octet-stream', 'content-length': length },
+    body: get.stream(),
+    ok: [201, 204],
+    timeoutMs: 3_600_000,
+  });
+  await put.discard();
+}
+
+export interface CopyStats {
+  manifests: number;
+  blobs: Record<BlobResult, number>;
+}
+
+/**
+ * Copies a manifest tree (index → children → blobs) from src to dst by digest, then
+ * tags the top. Children go first so the registry accepts each parent.
+ */
+export async function copyTree(
+  src: RegistryClient,
+  srcRepo: string,
+  dst: RegistryClient,
+  dstRepo: string,
+  m: Manifest,
+  ref: string,
+  stats: CopyStats = { manifests: 0, blobs: { present: 0, mounted: 0, uploaded: 0 } },
+  limit = 4,
+): Promise<CopyStats> {
+  const { manifests, blobs } = references(m);
+  await pool(blobs, limit, async (b) => {
+    stats.blobs[await copyBlob(src, srcRepo, dst, dstRepo, b)]++;
+  });
+  await pool(manifests, limit, async (d) => {
+    if (await headManifest(dst, dstRepo, d.digest)) return;
+    const child = await getManifest(src, srcRepo, d.digest);
+    if (!child) throw new ShiplineError(`${src.registry}/${srcRepo}@${d.digest} (a child of the index) is missing at the source`);
+    await copyTree(src, srcRepo, dst, dstRepo, child, d.digest, stats, limit);
+  });
+  await putManifest(dst, dstRepo, ref, m);
+  stats.manifests++;
+  return stats;
+}
+
+/** Runs fn over items with at most `limit` at once. */
+async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
