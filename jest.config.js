@@ -4,7 +4,7 @@
 // `npm ci` refuses a lock file without them. @actions/* (ESM-only) are never imported by
 // tests; the runtimes are exercised through the bundles.
 const transform = {
-  '^.+\\.ts$': ['ts-jest', { isolatedModules: true, diagnostics: false, tsconfig: { module: 'commonjs', moduleResolution: 'node', target: 'es2022', esModuleInterop: true, resolveJsonModule: true } }],
+  '^.+\\.ts$': ['ts-jest', { diagnostics: false, tsconfig: { isolatedModules: true, module: 'commonjs', moduleResolution: 'node', target: 'es2022', esModuleInterop: true, resolveJsonModule: true } }],
 };
 const common = { transform, testEnvironment: 'node', moduleFileExtensions: ['ts', 'js', 'mjs', 'json'] };
 module.exports = {

@@ -148,9 +148,8 @@ export function gitlabCiSchema(): Record<string, unknown> {
 
 function gitlabValidator(): AjvValidate {
   if (gitlabValidate) return gitlabValidate;
-  const ajvDir = path.join(repoRoot, 'node_modules', 'gitlab-ci-local', 'node_modules', 'ajv');
-  const ajvPath = fs.existsSync(ajvDir) ? ajvDir : 'ajv';
-  const mod = require(ajvPath) as { default: new (o: Record<string, unknown>) => { compile(s: unknown): AjvValidate } };
+  // ajv 8, a devDependency of ours (draft-07 with allowUnionTypes, as GitLab's schema needs).
+  const mod = require('ajv') as { default: new (o: Record<string, unknown>) => { compile(s: unknown): AjvValidate } };
   const Ajv = mod.default;
   const ajv = new Ajv({ allErrors: true, allowUnionTypes: true, validateFormats: false, strictTypes: false, strict: false, keywords: ['markdownDescription'] });
   gitlabValidate = ajv.compile(gitlabCiSchema());
