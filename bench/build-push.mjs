@@ -9,6 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { cpSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { median } from './lib/measure.mjs';
 
 const root = resolve(import.meta.dirname, '..');
 const pairs = Number(process.argv[2] ?? 3);
@@ -42,7 +43,6 @@ function timed(args, env, cwd, want = 0) {
   return { ms, out: r.stdout, err: r.stderr };
 }
 const meta = (out) => JSON.parse(/^metadata=(.*)$/m.exec(out)[1]);
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 // Real work per step (a few MB written, files hashed), unique per pair so nothing else's cache serves it.
 const dockerfile = (id) => `ARG BASE_IMAGE

@@ -4,7 +4,7 @@
 // time is the step's (inputs, Dockerfile check, credentials, config file, cleanup), not a
 // builder's. Environment reduced to PATH/HOME, like `env -i` (TESTBED.md).
 // Usage: node bench/kaniko-build-startup.mjs [runs=30] [node binary]
-import { spawnSync } from 'node:child_process';
+import { compareCases } from './lib/measure.mjs';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -49,24 +49,8 @@ const cases = [
   { name: 'happy path, kaniko (sh stand-in executor)', args: [bundle, ...step], env, code: 0 },
 ];
 
-function time(c) {
-  const t0 = process.hrtime.bigint();
-  const r = spawnSync(node, c.args, { env: c.env, cwd: work, stdio: ['ignore', 'ignore', 'pipe'] });
-  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  if (r.status !== c.code) throw new Error(`${c.name}: exit ${r.status}, wanted ${c.code}: ${r.stderr}`);
-  return ms;
-}
-
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const samples = cases.map(() => []);
-// Interleaved, so machine noise hits every case alike.
-for (let i = 0; i < runs; i++) cases.forEach((c, j) => samples[j].push(time(c)));
-const base = median(samples[0]);
-console.log(`node ${spawnSync(node, ['--version']).stdout.toString().trim()}, ${runs} runs each, median`);
-cases.forEach((c, j) => {
-  const m = median(samples[j]);
-  console.log(`${c.name.padEnd(46)} ${m.toFixed(1).padStart(7)} ms  ${(m / base).toFixed(2)}x`);
-});
-const withChild = median(samples[1]);
-console.log(`happy path minus the stand-in's own run: ${((median(samples[samples.length - 1]) - (withChild - base)) / base).toFixed(2)}x node -e ''`);
+const medians = compareCases(cases, { runs, node, cwd: work });
+const base = medians.get(cases[0].name);
+const withChild = medians.get(cases[1].name);
+console.log(`happy path minus the stand-in's own run: ${((medians.get(cases[cases.length - 1].name) - (withChild - base)) / base).toFixed(2)}x node -e ''`);
 rmSync(work, { recursive: true, force: true });

@@ -22,6 +22,7 @@ import { pathToFileURL } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { build } from 'esbuild';
+import { median } from './lib/measure.mjs';
 
 const root = resolve(import.meta.dirname, '..');
 const arg = (name, def) => {
@@ -53,7 +54,6 @@ const docker = (...args) => {
   return r.stdout.trim();
 };
 const now = () => performance.now();
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const step = join(root, 'dist/run-in-container/index.js');
 
 /** Runs the step bundle as a CLI job would; returns wall ms. */

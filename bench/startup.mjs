@@ -2,7 +2,7 @@
 // fail-fast <= 1.3x `node -e ''`, happy path <= 2x). Runs under `env -i` so the
 // machine's NODE_EXTRA_CA_CERTS does not inflate every start (TESTBED.md).
 // Usage: node bench/startup.mjs [runs=40] [node binary]
-import { spawnSync } from 'node:child_process';
+import { compareCases } from './lib/measure.mjs';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -29,21 +29,4 @@ const cases = [
   { name: 'shipline CLI happy path', args: [join(root, 'dist/cli.js'), 'image-tags', '--images', 'registry.example.com/team/app'], env: gitlab, code: 0 },
 ];
 
-function time(c) {
-  const t0 = process.hrtime.bigint();
-  const r = spawnSync(node, c.args, { env: c.env, stdio: ['ignore', 'ignore', 'pipe'] });
-  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  if (r.status !== c.code) throw new Error(`${c.name}: exit ${r.status}, wanted ${c.code}: ${r.stderr}`);
-  return ms;
-}
-
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const samples = cases.map(() => []);
-// Interleave the cases so machine noise hits all of them alike.
-for (let i = 0; i < runs; i++) cases.forEach((c, j) => samples[j].push(time(c)));
-const base = median(samples[0]);
-console.log(`node ${spawnSync(node, ['--version']).stdout.toString().trim()}, ${runs} runs each, median`);
-cases.forEach((c, j) => {
-  const m = median(samples[j]);
-  console.log(`${c.name.padEnd(48)} ${m.toFixed(1).padStart(7)} ms  ${(m / base).toFixed(2)}x`);
-});
+compareCases(cases, { runs, node });

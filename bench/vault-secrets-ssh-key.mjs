@@ -4,6 +4,7 @@
 // requests (login, probe, read, revoke…), so it needs the bench: eval "$(bash scripts/testbed env)".
 // Usage: node bench/vault-secrets-ssh-key.mjs [runs=30] [node binary]
 import { spawnSync } from 'node:child_process';
+import { compareCases } from './lib/measure.mjs';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -52,22 +53,5 @@ if (process.env.TB_VAULT_URL) {
   });
 } else console.log('(no TB_VAULT_URL: vault happy path skipped; eval "$(bash scripts/testbed env)" first)');
 
-function time(c) {
-  const t0 = process.hrtime.bigint();
-  const r = spawnSync(node, c.args, { env: c.env, stdio: ['ignore', 'ignore', 'pipe'] });
-  const ms = Number(process.hrtime.bigint() - t0) / 1e6;
-  if (r.status !== c.code) throw new Error(`${c.name}: exit ${r.status}, wanted ${c.code}: ${r.stderr}`);
-  if (c.after) spawnSync(node, c.after.args, { env: c.after.env, stdio: 'ignore' });
-  return ms;
-}
-
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-const samples = cases.map(() => []);
-for (let i = 0; i < runs; i++) cases.forEach((c, j) => samples[j].push(time(c)));
-const base = median(samples[0]);
-console.log(`node ${spawnSync(node, ['--version']).stdout.toString().trim()}, ${runs} runs each, median (main only; post untimed)`);
-cases.forEach((c, j) => {
-  const m = median(samples[j]);
-  console.log(`${c.name.padEnd(52)} ${m.toFixed(1).padStart(7)} ms  ${(m / base).toFixed(2)}x`);
-});
+compareCases(cases, { runs, node, note: ' (main only; post untimed)' });
 rmSync(work, { recursive: true, force: true });
