@@ -198,6 +198,15 @@ function dockerRetag(src, dst) {
   return t;
 }
 
+// The floor for any node implementation: node:http doing exactly the same-repo retag's
+// GET (source manifest) + HEAD (new tag) + PUT and nothing else. When this is slower than
+// skopeo, "ours <= skopeo" is out of reach for node on this machine, whatever the code.
+const FLOOR = `const http = require('node:http'); const [host, port] = process.argv[1].split(':'); const repo = process.argv[2]; const tag = process.argv[3];
+const agent = new http.Agent({ keepAlive: true });
+const accept = 'application/vnd.oci.image.index.v1+json,application/vnd.oci.image.manifest.v1+json,application/vnd.docker.distribution.manifest.v2+json,application/vnd.docker.distribution.manifest.list.v2+json';
+const req = (method, ref, headers, body) => new Promise((ok, no) => { const r = http.request({ host, port, method, path: '/v2/' + repo + '/manifests/' + ref, headers, agent }, (m) => { const c = []; m.on('data', (d) => c.push(d)); m.on('end', () => ok({ status: m.statusCode, type: m.headers['content-type'], body: Buffer.concat(c) })); }); r.on('error', no); r.end(body); });
+(async () => { const g = await req('GET', 'src', { accept }); await req('HEAD', tag, { accept }); const p = await req('PUT', tag, { 'content-type': g.type }, g.body); process.exit(p.status === 201 ? 0 : 1); })();`;
+
 // Push every image first, then time the retags in rounds over all sizes, so load drift on
 // a shared machine falls on every size alike (flatness is a comparison across sizes).
 const images = [];
@@ -210,8 +219,10 @@ for (const size of sizes) {
   images.push({ size, repo, digest, src: `${registry}/${repo}:src`, ours: [], skopeo: [], oursCopy: [], skopeoCopy: [] });
 }
 const bare = [];
+const floor = [];
 for (let i = 0; i < runs; i++) {
   bare.push(timed(process.execPath, ['-e', '']));
+  floor.push(timed(process.execPath, ['-e', FLOOR, registry, images[0].repo, `floor-${i}`]));
   for (const im of images) {
     im.ours.push(ours(im.src, ['--tags', `ours-${i}`]));
     im.skopeo.push(skopeo(im.src, `${registry}/${im.repo}:skopeo-${i}`));
@@ -245,6 +256,7 @@ const lines = [
   ),
   '',
   `ours, largest / smallest image: ${(rows.at(-1).ours / rows[0].ours).toFixed(2)} (flat ≈ 1); ours overhead over bare node: ${(rows[0].ours / nodeBare).toFixed(2)}x`,
+  `node floor (node:http, the same GET + HEAD + PUT, nothing else): ${ms(median(floor))} = ${(median(floor) / rows[0].skopeo).toFixed(2)}x skopeo (${fmtSize(rows[0].size)}); ours / floor ${(rows[0].ours / median(floor)).toFixed(2)}`,
   `ours minus a bare node start, over skopeo: ${rows.map((r) => `${fmtSize(r.size)} ${((r.ours - nodeBare) / r.skopeo).toFixed(2)}`).join(', ')} (node's own start is the rest)`,
 ];
 console.log(lines.join('\n'));
