@@ -125,6 +125,10 @@ function readmeSection(step) {
     const opts = spec.options ? ` One of: ${spec.options.map((o) => `\`${o}\``).join(', ')}.` : '';
     lines.push(`| \`${name}\` | ${type} | ${mdEscape(def)} | ${mdEscape(spec.description + opts)} |`);
   }
+  if (step.exports && Object.keys(step.exports).length) {
+    lines.push('', '| exported variable | when / what |', '|---|---|');
+    for (const [name, what] of Object.entries(step.exports)) lines.push(`| \`${name}\` | ${mdEscape(what)} |`);
+  }
   lines.push('', '| output | description |', '|---|---|');
   for (const [name, out] of Object.entries(step.outputs)) lines.push(`| \`${name}\` | ${mdEscape(out.description)}${out.secret ? ' (secret)' : ''} |`);
   lines.push('');

@@ -182,10 +182,7 @@ export function registryOf(ref: string): string | undefined {
   }
 }
 
-export function isLoopbackRegistry(host: string): boolean {
-  const h = host.replace(/:\d+$/, '').replace(/^\[|\]$/g, '');
-  return h === 'localhost' || /^127\.\d+\.\d+\.\d+$/.test(h) || h === '::1';
-}
+export { isLoopbackRegistry } from '../registry/reference';
 
 /**
  * Credentials for `registries` found in the job's existing docker config (what ecr-login

@@ -8,6 +8,7 @@ import { AuthError, describeSource, fetchToken, mergeScopes, parseChallenge, sco
 import type { Credential } from './docker-config';
 import { nodeHttpSend, type HttpResponse, type HttpSend } from '../util/http';
 import type { Readable } from 'node:stream';
+import { isLoopbackRegistry as isLoopback } from './reference';
 
 export interface RegistryClientOptions {
   /** host[:port] as in the reference ('docker.io' for Docker Hub). */
@@ -62,11 +63,7 @@ export interface LoggedRequest {
   status: number;
 }
 
-/** 127.0.0.0/8, localhost and [::1]: the only hosts reached over plain HTTP by default. */
-export function isLoopback(registry: string): boolean {
-  const host = registry.startsWith('[') ? registry.slice(0, registry.indexOf(']') + 1) : registry.replace(/:\d+$/, '');
-  return host === 'localhost' || host === '[::1]' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
-}
+export { isLoopbackRegistry as isLoopback } from './reference';
 
 /** Docker Hub's API host differs from the name in references. */
 export function apiHost(registry: string): string {

@@ -85,3 +85,9 @@ export function normaliseRepository(input: string): string {
   const ref = parseReference(input, { allowTag: false, allowDigest: false });
   return repositoryName(ref);
 }
+
+/** 127.0.0.0/8, localhost and [::1] (with or without a port): reached over plain HTTP by default. */
+export function isLoopbackRegistry(registry: string): boolean {
+  const host = registry.startsWith('[') ? registry.slice(1, registry.indexOf(']')) : registry.replace(/:\d+$/, '');
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}

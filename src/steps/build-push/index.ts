@@ -14,8 +14,7 @@ const refCheck = (v: string): string | undefined => {
   }
 };
 
-// The generator also reads `image` and `needsDocker` (see scripts/generate.mjs).
-const gitlab: GitlabJobHints & { image: string; needsDocker: boolean } = {
+const gitlab: GitlabJobHints = {
   stage: 'build',
   image: 'docker:27-cli',
   needsDocker: true,
