@@ -20,7 +20,8 @@ const root = resolve(import.meta.dirname, '..');
 const reps = Number(process.argv[2] ?? 30);
 const node = process.execPath;
 const bundle = (step) => join(root, 'dist', step, 'index.js');
-for (const s of ['assume-role', 'ecr-login']) if (!existsSync(bundle(s))) throw new Error(`${bundle(s)} missing: run node scripts/build.mjs assume-role ecr-login`);
+for (const s of ['assume-role', 'ecr-login'])
+  if (!existsSync(bundle(s))) throw new Error(`${bundle(s)} missing: run node scripts/build.mjs assume-role ecr-login`);
 
 const work = mkdtempSync(join(tmpdir(), 'shipline-bench-aws-'));
 const base = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? work };
@@ -41,7 +42,8 @@ function time(bin, args, env, expectCode) {
   const t0 = performance.now();
   const r = spawnSync(bin, args, { env, cwd: work, encoding: 'utf8' });
   const ms = performance.now() - t0;
-  if (r.status !== expectCode) throw new Error(`${args.join(' ')} exited ${r.status}, expected ${expectCode}:\n${r.stderr}`);
+  if (r.status !== expectCode)
+    throw new Error(`${args.join(' ')} exited ${r.status}, expected ${expectCode}:\n${r.stderr}`);
   return ms;
 }
 
@@ -52,7 +54,11 @@ const median = (xs) => {
 };
 
 async function post(url, body) {
-  const r = await globalThis.fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const r = await globalThis.fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   if (!r.ok) throw new Error(`${url}: ${r.status}`);
   return r.json();
 }
@@ -63,29 +69,62 @@ const cases = [
   { name: 'ecr-login fail-fast (no region)', args: [bundle('ecr-login')], env: base, code: 2 },
 ];
 // Control: the smallest step's fail-fast, i.e. the shared runtime's own floor.
-if (existsSync(bundle('image-tags'))) cases.push({ name: 'control: image-tags fail-fast (bad input)', args: [bundle('image-tags'), '--sha-length', 'x'], env: base, code: 2 });
+if (existsSync(bundle('image-tags')))
+  cases.push({
+    name: 'control: image-tags fail-fast (bad input)',
+    args: [bundle('image-tags'), '--sha-length', 'x'],
+    env: base,
+    code: 2,
+  });
 
 const tb = benchEnv();
 let stsBefore;
 if (tb?.TB_STS_URL) {
   const { token } = await post(`${tb.TB_OIDC_URL}/__mint`, { flavor: 'gitlab', ttlSeconds: 3600 });
-  const aws = { ...base, AWS_EC2_METADATA_DISABLED: 'true', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', AWS_REGION: tb.TB_AWS_REGION, SHIPLINE_ENV_FILE: join(work, 'env'), SHIPLINE_OUTPUT_FILE: join(work, 'out.env'), SHIPLINE_STATE_DIR: join(work, 'state') };
+  const aws = {
+    ...base,
+    AWS_EC2_METADATA_DISABLED: 'true',
+    AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+    AWS_REGION: tb.TB_AWS_REGION,
+    SHIPLINE_ENV_FILE: join(work, 'env'),
+    SHIPLINE_OUTPUT_FILE: join(work, 'out.env'),
+    SHIPLINE_STATE_DIR: join(work, 'state'),
+  };
   cases.push({
     name: 'assume-role happy path (OIDC, 1 STS call)',
     args: [bundle('assume-role')],
-    env: { ...aws, AWS_ENDPOINT_URL_STS: tb.TB_STS_URL, AWS_ID_TOKEN: token, SHIPLINE_INPUT_ROLE_ARN: tb.TB_STS_ROLE_ARN, SHIPLINE_INPUT_WEB_IDENTITY_TOKEN_VARIABLE: 'AWS_ID_TOKEN' },
+    env: {
+      ...aws,
+      AWS_ENDPOINT_URL_STS: tb.TB_STS_URL,
+      AWS_ID_TOKEN: token,
+      SHIPLINE_INPUT_ROLE_ARN: tb.TB_STS_ROLE_ARN,
+      SHIPLINE_INPUT_WEB_IDENTITY_TOKEN_VARIABLE: 'AWS_ID_TOKEN',
+    },
     code: 0,
   });
   cases.push({
     name: 'assume-role GitHub OIDC (token + 1 STS call)',
     args: [bundle('assume-role')],
-    env: { ...aws, AWS_ENDPOINT_URL_STS: tb.TB_STS_URL, ACTIONS_ID_TOKEN_REQUEST_URL: tb.TB_GITHUB_ID_TOKEN_URL, ACTIONS_ID_TOKEN_REQUEST_TOKEN: tb.TB_GITHUB_ID_TOKEN_REQUEST_TOKEN, SHIPLINE_INPUT_ROLE_ARN: tb.TB_STS_ROLE_ARN },
+    env: {
+      ...aws,
+      AWS_ENDPOINT_URL_STS: tb.TB_STS_URL,
+      ACTIONS_ID_TOKEN_REQUEST_URL: tb.TB_GITHUB_ID_TOKEN_URL,
+      ACTIONS_ID_TOKEN_REQUEST_TOKEN: tb.TB_GITHUB_ID_TOKEN_REQUEST_TOKEN,
+      SHIPLINE_INPUT_ROLE_ARN: tb.TB_STS_ROLE_ARN,
+    },
     code: 0,
   });
   cases.push({
     name: 'ecr-login happy path (1 GetAuthorizationToken)',
     args: [bundle('ecr-login')],
-    env: { ...aws, AWS_ENDPOINT_URL_ECR: tb.TB_ECR_URL, AWS_ACCESS_KEY_ID: tb.TB_AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY: tb.TB_AWS_SECRET_ACCESS_KEY, DOCKER_CONFIG: join(work, 'docker'), SHIPLINE_INPUT_LOGOUT: 'false' },
+    env: {
+      ...aws,
+      AWS_ENDPOINT_URL_ECR: tb.TB_ECR_URL,
+      AWS_ACCESS_KEY_ID: tb.TB_AWS_ACCESS_KEY_ID,
+      AWS_SECRET_ACCESS_KEY: tb.TB_AWS_SECRET_ACCESS_KEY,
+      DOCKER_CONFIG: join(work, 'docker'),
+      SHIPLINE_INPUT_LOGOUT: 'false',
+    },
     code: 0,
   });
   const r = await globalThis.fetch(`${tb.TB_STS_URL}/__control/counts`);
@@ -104,7 +143,10 @@ for (const bin of nodes) {
   const samples = new Map(cases.map((c) => [c.name, []]));
   for (let i = 0; i < reps; i++) {
     // A fresh order each round: no case always runs right after another.
-    const order = cases.map((c) => [Math.random(), c]).sort((a, b) => a[0] - b[0]).map(([, c]) => c);
+    const order = cases
+      .map((c) => [Math.random(), c])
+      .sort((a, b) => a[0] - b[0])
+      .map(([, c]) => c);
     for (const c of order) samples.get(c.name).push(time(bin, c.args, c.env, c.code));
   }
   const bare = median(samples.get('node -e ""'));
@@ -119,22 +161,32 @@ for (const bin of nodes) {
   if (tb?.TB_STS_URL) {
     const ar = ratio('assume-role happy path (OIDC, 1 STS call)');
     const ecr = ratio('ecr-login happy path (1 GetAuthorizationToken)');
-    console.log(`  assume-role happy path: ${ar.toFixed(2)}x node vs configure-aws-credentials 186/39 = ${(186 / 39).toFixed(1)}x (DESIGN §7 anchor)`);
-    console.log(`  ecr-login happy path:   ${ecr.toFixed(2)}x node vs amazon-ecr-login 216/39 = ${(216 / 39).toFixed(1)}x (DESIGN §7 anchor)`);
+    console.log(
+      `  assume-role happy path: ${ar.toFixed(2)}x node vs configure-aws-credentials 186/39 = ${(186 / 39).toFixed(1)}x (DESIGN §7 anchor)`,
+    );
+    console.log(
+      `  ecr-login happy path:   ${ecr.toFixed(2)}x node vs amazon-ecr-login 216/39 = ${(216 / 39).toFixed(1)}x (DESIGN §7 anchor)`,
+    );
   }
   ratios.push(ff);
 }
 if (tb?.TB_STS_URL) {
-  console.log('(happy paths include the loopback round trip; assume-role on OIDC loads no SDK, ecr-login loads the SDK for SigV4 + the credential chain)');
+  console.log(
+    '(happy paths include the loopback round trip; assume-role on OIDC loads no SDK, ecr-login loads the SDK for SigV4 + the credential chain)',
+  );
   const r = await globalThis.fetch(`${tb.TB_STS_URL}/__control/counts`);
   const calls = ((await r.json()).counts.AssumeRoleWithWebIdentity ?? 0) - stsBefore;
-  console.log(`STS AssumeRoleWithWebIdentity calls during the run: ${calls} for ${nodes.length * 2 * (reps + 1)} OIDC assume-role runs (other bench users may add some)`);
+  console.log(
+    `STS AssumeRoleWithWebIdentity calls during the run: ${calls} for ${nodes.length * 2 * (reps + 1)} OIDC assume-role runs (other bench users may add some)`,
+  );
 }
 for (const s of ['assume-role', 'ecr-login']) {
   // index.js (inputs, runtime) + lazy.js (the AWS SDK, loaded after inputs validate)
   const main = statSync(bundle(s)).size / 1024;
   const lazy = statSync(join(root, 'dist', s, 'lazy.js')).size / 1024;
   const kb = main + lazy;
-  console.log(`bundle dist/${s}: index.js ${main.toFixed(0)} KB + lazy.js ${lazy.toFixed(0)} KB = ${kb.toFixed(0)} KB (<= 1024 KB) ${kb <= 1024 ? 'OK' : 'OVER'}`);
+  console.log(
+    `bundle dist/${s}: index.js ${main.toFixed(0)} KB + lazy.js ${lazy.toFixed(0)} KB = ${kb.toFixed(0)} KB (<= 1024 KB) ${kb <= 1024 ? 'OK' : 'OVER'}`,
+  );
 }
 rmSync(work, { recursive: true, force: true });

@@ -24,7 +24,11 @@ for (const line of execFileSync('bash', [join(root, 'scripts/testbed'), 'env'], 
 if (!tb.TB_REGISTRY_OPEN || !tb.TB_BASE_IMAGE) throw new Error('the bench is not up: bash scripts/testbed up');
 
 // Timed under env -i (TESTBED: NODE_EXTRA_CA_CERTS would inflate every node start).
-const baseEnv = { PATH: process.env.PATH, HOME: process.env.HOME, ...(process.env.DOCKER_HOST ? { DOCKER_HOST: process.env.DOCKER_HOST } : {}) };
+const baseEnv = {
+  PATH: process.env.PATH,
+  HOME: process.env.HOME,
+  ...(process.env.DOCKER_HOST ? { DOCKER_HOST: process.env.DOCKER_HOST } : {}),
+};
 const gitlabEnv = (ws, extra) => ({
   ...baseEnv,
   GITLAB_CI: 'true',
@@ -70,9 +74,15 @@ for (let p = 0; p < pairs; p++) {
   try {
     const a = timed([bundle], gitlabEnv(ws, { ...inputs, CI_COMMIT_BRANCH: 'main', CI_PIPELINE_SOURCE: 'push' }), ws);
     // a fresh runner: this image's local tags (and with them its layer chain) are gone
-    const refs = execFileSync('docker', ['images', image, '--format', '{{.Repository}}:{{.Tag}}'], { encoding: 'utf8' }).split('\n').filter(Boolean);
+    const refs = execFileSync('docker', ['images', image, '--format', '{{.Repository}}:{{.Tag}}'], { encoding: 'utf8' })
+      .split('\n')
+      .filter(Boolean);
     execFileSync('docker', ['image', 'rm', ...refs], { stdio: 'ignore' });
-    const b = timed([bundle], gitlabEnv(ws, { ...inputs, CI_MERGE_REQUEST_IID: '7', CI_PIPELINE_SOURCE: 'merge_request_event' }), ws);
+    const b = timed(
+      [bundle],
+      gitlabEnv(ws, { ...inputs, CI_MERGE_REQUEST_IID: '7', CI_PIPELINE_SOURCE: 'merge_request_event' }),
+      ws,
+    );
     cold.push(a.ms);
     warm.push(b.ms);
     stats.push({ cold: meta(a.out).cache, warm: meta(b.out).cache });
@@ -89,17 +99,36 @@ const bare = [];
 const ff = [];
 for (let i = 0; i < ffRuns; i++) {
   bare.push(timed(['-e', ''], baseEnv, ws).ms);
-  ff.push(timed([bundle], gitlabEnv(ws, { SHIPLINE_INPUT_IMAGES: 'registry.example.com/a', SHIPLINE_INPUT_TARGET: 'nope', CI_COMMIT_BRANCH: 'main' }), ws, 2).ms);
+  ff.push(
+    timed(
+      [bundle],
+      gitlabEnv(ws, {
+        SHIPLINE_INPUT_IMAGES: 'registry.example.com/a',
+        SHIPLINE_INPUT_TARGET: 'nope',
+        CI_COMMIT_BRANCH: 'main',
+      }),
+      ws,
+      2,
+    ).ms,
+  );
 }
 rmSync(ws, { recursive: true, force: true });
 
 const c = median(cold);
 const w = median(warm);
-console.log(`build-push, classic builder (engine ${execFileSync('docker', ['version', '--format', '{{.Server.Version}}'], { encoding: 'utf8' }).trim()}), ${pairs} pairs, median`);
+console.log(
+  `build-push, classic builder (engine ${execFileSync('docker', ['version', '--format', '{{.Server.Version}}'], { encoding: 'utf8' }).trim()}), ${pairs} pairs, median`,
+);
 console.log(`cold build + push (nothing cached)            ${c.toFixed(0).padStart(7)} ms  1.00x`);
-console.log(`second build, cache-from pulled, + push       ${w.toFixed(0).padStart(7)} ms  ${(w / c).toFixed(2)}x of cold`);
-console.log(`cache steps (cached/steps) cold: ${stats.map((s) => `${s.cold.cached}/${s.cold.steps}`).join(' ')}; second: ${stats.map((s) => `${s.warm.cached}/${s.warm.steps}`).join(' ')}`);
+console.log(
+  `second build, cache-from pulled, + push       ${w.toFixed(0).padStart(7)} ms  ${(w / c).toFixed(2)}x of cold`,
+);
+console.log(
+  `cache steps (cached/steps) cold: ${stats.map((s) => `${s.cold.cached}/${s.cold.steps}`).join(' ')}; second: ${stats.map((s) => `${s.warm.cached}/${s.warm.steps}`).join(' ')}`,
+);
 const nb = median(bare);
 const nf = median(ff);
 console.log(`node -e ''                                    ${nb.toFixed(1).padStart(7)} ms  1.00x   (${ffRuns} runs)`);
-console.log(`fail-fast (unknown target, exit 2)            ${nf.toFixed(1).padStart(7)} ms  ${(nf / nb).toFixed(2)}x of node`);
+console.log(
+  `fail-fast (unknown target, exit 2)            ${nf.toFixed(1).padStart(7)} ms  ${(nf / nb).toFixed(2)}x of node`,
+);

@@ -73,7 +73,10 @@ if (!registry) {
   });
   const dir = mkdtempSync(join(tmpdir(), 'retag-bench-registry-'));
   const config = join(dir, 'config.yml');
-  writeFileSync(config, `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${dir}/data\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\n`);
+  writeFileSync(
+    config,
+    `version: 0.1\nlog:\n  level: error\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: ${dir}/data\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:${port}\n`,
+  );
   const child = spawn('docker-registry', ['serve', config], { stdio: 'ignore' });
   ownRegistry = { child, dir };
   registry = `127.0.0.1:${port}`;
@@ -84,7 +87,10 @@ if (!registry) {
   process.on('exit', stop);
   for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130));
   for (let i = 0; i < 100; i++) {
-    const ok = await fetch(`http://${registry}/v2/`).then((r) => r.ok, () => false);
+    const ok = await fetch(`http://${registry}/v2/`).then(
+      (r) => r.ok,
+      () => false,
+    );
     if (ok) break;
     if (i === 99) fail('the bench registry did not start within 10 s');
     await new Promise((r) => setTimeout(r, 100));
@@ -143,7 +149,12 @@ function tarLayer(size, nonce) {
 async function uploadStream(repo, stream) {
   const start = await fetch(`${base}/v2/${repo}/blobs/uploads/`, { method: 'POST' });
   if (start.status !== 202) fail(`upload start: ${start.status}`);
-  const patch = await fetch(new URL(start.headers.get('location'), base), { method: 'PATCH', body: stream.stream, duplex: 'half', headers: { 'content-type': 'application/octet-stream' } });
+  const patch = await fetch(new URL(start.headers.get('location'), base), {
+    method: 'PATCH',
+    body: stream.stream,
+    duplex: 'half',
+    headers: { 'content-type': 'application/octet-stream' },
+  });
   if (patch.status !== 202) fail(`upload PATCH: ${patch.status} ${await patch.text()}`);
   const digest = stream.digest();
   const url = new URL(patch.headers.get('location'), base);
@@ -170,30 +181,70 @@ async function pushImage(repo, tag, size) {
   for (let left = size, n = 0; left > 0; left -= layerMax, n++) {
     const s = Math.min(left, layerMax);
     const t = tarLayer(s, `${run}${tag}${n}`);
-    layers.push({ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: await uploadStream(repo, t), size: t.total });
+    layers.push({
+      mediaType: 'application/vnd.oci.image.layer.v1.tar',
+      digest: await uploadStream(repo, t),
+      size: t.total,
+    });
   }
-  const config = Buffer.from(JSON.stringify({ architecture: 'amd64', os: 'linux', config: { Cmd: ['sh'] }, rootfs: { type: 'layers', diff_ids: layers.map((l) => l.digest) } }));
-  const cfg = { mediaType: 'application/vnd.oci.image.config.v1+json', digest: await uploadBytes(repo, config), size: config.length };
-  const manifest = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: cfg, layers }));
-  const put = await fetch(`${base}/v2/${repo}/manifests/${tag}`, { method: 'PUT', body: manifest, headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' } });
+  const config = Buffer.from(
+    JSON.stringify({
+      architecture: 'amd64',
+      os: 'linux',
+      config: { Cmd: ['sh'] },
+      rootfs: { type: 'layers', diff_ids: layers.map((l) => l.digest) },
+    }),
+  );
+  const cfg = {
+    mediaType: 'application/vnd.oci.image.config.v1+json',
+    digest: await uploadBytes(repo, config),
+    size: config.length,
+  };
+  const manifest = Buffer.from(
+    JSON.stringify({ schemaVersion: 2, mediaType: 'application/vnd.oci.image.manifest.v1+json', config: cfg, layers }),
+  );
+  const put = await fetch(`${base}/v2/${repo}/manifests/${tag}`, {
+    method: 'PUT',
+    body: manifest,
+    headers: { 'content-type': 'application/vnd.oci.image.manifest.v1+json' },
+  });
   if (put.status !== 201) fail(`manifest PUT: ${put.status} ${await put.text()}`);
   return `sha256:${createHash('sha256').update(manifest).digest('hex')}`;
 }
 
 async function digestAt(repo, tag) {
-  const r = await fetch(`${base}/v2/${repo}/manifests/${tag}`, { method: 'HEAD', headers: { accept: 'application/vnd.oci.image.manifest.v1+json' } });
+  const r = await fetch(`${base}/v2/${repo}/manifests/${tag}`, {
+    method: 'HEAD',
+    headers: { accept: 'application/vnd.oci.image.manifest.v1+json' },
+  });
   return r.headers.get('docker-content-digest');
 }
 
 // ------------------------------------------------------------------ measurements
 const ours = (src, dst) => timed(process.execPath, [bundle, '--source', src, ...dst]);
-const skopeo = (src, dst) => timed('skopeo', ['copy', '--quiet', '--src-tls-verify=false', '--dest-tls-verify=false', `docker://${src}`, `docker://${dst}`]);
+const skopeo = (src, dst) =>
+  timed('skopeo', [
+    'copy',
+    '--quiet',
+    '--src-tls-verify=false',
+    '--dest-tls-verify=false',
+    `docker://${src}`,
+    `docker://${dst}`,
+  ]);
 // A fresh runner: skopeo's blob-info cache (which lets it mount known blobs) starts empty.
 const skopeoCold = (src, dst) =>
-  timed('unshare', ['-m', 'sh', '-c', 'mkdir -p /var/lib/containers/cache && mount -t tmpfs tmpfs /var/lib/containers/cache && exec skopeo copy --quiet --src-tls-verify=false --dest-tls-verify=false "$0" "$1"', `docker://${src}`, `docker://${dst}`]);
+  timed('unshare', [
+    '-m',
+    'sh',
+    '-c',
+    'mkdir -p /var/lib/containers/cache && mount -t tmpfs tmpfs /var/lib/containers/cache && exec skopeo copy --quiet --src-tls-verify=false --dest-tls-verify=false "$0" "$1"',
+    `docker://${src}`,
+    `docker://${dst}`,
+  ]);
 
 function dockerRetag(src, dst) {
-  const t = timed('docker', ['pull', '-q', src]) + timed('docker', ['tag', src, dst]) + timed('docker', ['push', '-q', dst]);
+  const t =
+    timed('docker', ['pull', '-q', src]) + timed('docker', ['tag', src, dst]) + timed('docker', ['push', '-q', dst]);
   spawnSync('docker', ['rmi', '-f', src, dst], { stdio: 'ignore' });
   return t;
 }
@@ -216,7 +267,16 @@ for (const size of sizes) {
   const t0 = Date.now();
   const digest = await pushImage(repo, 'src', size);
   process.stderr.write(`${((Date.now() - t0) / 1000).toFixed(1)} s\n`);
-  images.push({ size, repo, digest, src: `${registry}/${repo}:src`, ours: [], skopeo: [], oursCopy: [], skopeoCopy: [] });
+  images.push({
+    size,
+    repo,
+    digest,
+    src: `${registry}/${repo}:src`,
+    ours: [],
+    skopeo: [],
+    oursCopy: [],
+    skopeoCopy: [],
+  });
 }
 const bare = [];
 const floor = [];
@@ -231,7 +291,8 @@ for (let i = 0; i < runs; i++) {
 const nodeBare = median(bare);
 const rows = [];
 for (const im of images) {
-  for (let i = 0; i < runs; i++) if ((await digestAt(im.repo, `ours-${i}`)) !== im.digest) fail(`ours-${i} does not hold ${im.digest}`);
+  for (let i = 0; i < runs; i++)
+    if ((await digestAt(im.repo, `ours-${i}`)) !== im.digest) fail(`ours-${i} does not hold ${im.digest}`);
   process.stderr.write(`${fmtSize(im.size)}: docker pull+tag+push, cross-repository copies …\n`);
   const d = withDocker ? dockerRetag(im.src, `${registry}/${im.repo}:docker-0`) : undefined;
   // cross-repository copy on a fresh runner
@@ -239,8 +300,18 @@ for (const im of images) {
     im.oursCopy.push(ours(im.src, ['--destinations', `${registry}/${repoBase}/copy-ours-${i}-${im.size}:v1`]));
     im.skopeoCopy.push(skopeoCold(im.src, `${registry}/${repoBase}/copy-skopeo-${i}-${im.size}:v1`));
   }
-  if ((await digestAt(`${repoBase}/copy-ours-0-${im.size}`, 'v1')) !== im.digest) fail('the cross-repository copy changed the digest');
-  rows.push({ size: im.size, ours: median(im.ours), oursMin: Math.min(...im.ours), skopeo: median(im.skopeo), skopeoMin: Math.min(...im.skopeo), docker: d, oursCopy: median(im.oursCopy), skopeoCopy: median(im.skopeoCopy) });
+  if ((await digestAt(`${repoBase}/copy-ours-0-${im.size}`, 'v1')) !== im.digest)
+    fail('the cross-repository copy changed the digest');
+  rows.push({
+    size: im.size,
+    ours: median(im.ours),
+    oursMin: Math.min(...im.ours),
+    skopeo: median(im.skopeo),
+    skopeoMin: Math.min(...im.skopeo),
+    docker: d,
+    oursCopy: median(im.oursCopy),
+    skopeoCopy: median(im.skopeoCopy),
+  });
 }
 
 const ms = (x) => (x === undefined ? '—' : `${x.toFixed(0)} ms`);

@@ -62,7 +62,12 @@ function runStep(workspace, jobId, args) {
   const r = spawnSync(process.execPath, [step, '--name', `ric-bench-${jobId}`, ...args], {
     cwd: workspace,
     encoding: 'utf8',
-    env: { PATH: process.env.PATH, HOME: process.env.HOME, CI_JOB_ID: jobId, SHIPLINE_STATE_DIR: join(workspace, '.shipline', `state-${jobId}`) },
+    env: {
+      PATH: process.env.PATH,
+      HOME: process.env.HOME,
+      CI_JOB_ID: jobId,
+      SHIPLINE_STATE_DIR: join(workspace, '.shipline', `state-${jobId}`),
+    },
   });
   const ms = now() - t0;
   if (r.status !== 0) throw new Error(`step failed (${r.status}): ${r.stderr}`);
@@ -75,7 +80,10 @@ function runStep(workspace, jobId, args) {
   return ms;
 }
 const phases = { reinstall: {}, reused: {} };
-const phaseLine = (p) => Object.entries(p).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ');
+const phaseLine = (p) =>
+  Object.entries(p)
+    .map(([k, v]) => `${k} ${v.toFixed(2)}`)
+    .join(', ');
 
 function fillTree(dir, count, size) {
   for (let i = 0; i < count; i++) {
@@ -101,9 +109,14 @@ try {
   let t0 = now();
   for (let j = 0; j < K; j++) {
     runStep(proj, `reinstall-${id}-${j}`, [
-      '--image', base, '--network', 'none',
-      '--run', 'mkdir -p /opt && tar -xzf vendor/deps.tgz -C /opt',
-      '--run', 'sh src/test.sh',
+      '--image',
+      base,
+      '--network',
+      'none',
+      '--run',
+      'mkdir -p /opt && tar -xzf vendor/deps.tgz -C /opt',
+      '--run',
+      'sh src/test.sh',
     ]);
   }
   const reinstall = now() - t0;
@@ -117,7 +130,8 @@ try {
   // The jobs no longer need the dependency tarball in their workspace.
   writeFileSync(join(proj, '.dockerignore'), '.shipline\nvendor\n');
   t0 = now();
-  for (let j = 0; j < K; j++) runStep(proj, `reused-${id}-${j}`, ['--image', appImage, '--network', 'none', '--run', 'sh src/test.sh']);
+  for (let j = 0; j < K; j++)
+    runStep(proj, `reused-${id}-${j}`, ['--image', appImage, '--network', 'none', '--run', 'sh src/test.sh']);
   const reusedJobs = now() - t0;
   const reused = buildMs + reusedJobs;
 
@@ -138,13 +152,31 @@ try {
   // ---------------------------------------------------------------- 3. copy-in of N files
   const bundleDir = mkdtempSync(join(work, 'bundle-'));
   const bundle = join(bundleDir, 'container.cjs');
-  await build({ entryPoints: [join(root, 'src/lib/docker/container.ts')], bundle: true, platform: 'node', format: 'cjs', outfile: bundle, logLevel: 'error' });
+  await build({
+    entryPoints: [join(root, 'src/lib/docker/container.ts')],
+    bundle: true,
+    platform: 'node',
+    format: 'cjs',
+    outfile: bundle,
+    logLevel: 'error',
+  });
   const { copyIn } = await import(pathToFileURL(bundle).href);
-  const { Docker } = await import(pathToFileURL(await (async () => {
-    const f = join(bundleDir, 'docker.cjs');
-    await build({ entryPoints: [join(root, 'src/lib/docker/docker.ts')], bundle: true, platform: 'node', format: 'cjs', outfile: f, logLevel: 'error' });
-    return f;
-  })()).href);
+  const { Docker } = await import(
+    pathToFileURL(
+      await (async () => {
+        const f = join(bundleDir, 'docker.cjs');
+        await build({
+          entryPoints: [join(root, 'src/lib/docker/docker.ts')],
+          bundle: true,
+          platform: 'node',
+          format: 'cjs',
+          outfile: f,
+          logLevel: 'error',
+        });
+        return f;
+      })(),
+    ).href
+  );
   const ws = join(work, 'workspace');
   fillTree(ws, N, 512);
   const target = `ric-bench-${id}-copy`;
@@ -172,7 +204,9 @@ try {
     if (r % 2) runs.reverse();
     for (const f of runs) await f();
   }
-  const counted = docker('exec', target, 'sh', '-c', 'find /tar0 -type f | wc -l; find /cp0 -type f | wc -l').split('\n');
+  const counted = docker('exec', target, 'sh', '-c', 'find /tar0 -type f | wc -l; find /cp0 -type f | wc -l').split(
+    '\n',
+  );
   if (counted[0] !== counted[1]) throw new Error(`file counts differ: tar ${counted[0]} vs cp ${counted[1]}`);
 
   // 3b. The usual workspace: a little source next to a big ignored dependency tree.
@@ -199,10 +233,14 @@ try {
   console.log(`1. pipeline of ${K} jobs needing the same ${D}-file dependency set`);
   console.log(`   reinstall per job (copy tarball in + extract, then test): ${s(reinstall)}`);
   console.log(`   reused image (build once ${s(buildMs)} + ${K} jobs ${s(reusedJobs)}):      ${s(reused)}`);
-  console.log(`   ratio reused / reinstall: ${(reused / reinstall).toFixed(2)}  (jobs only, without the one build: ${(reusedJobs / reinstall).toFixed(2)})`);
+  console.log(
+    `   ratio reused / reinstall: ${(reused / reinstall).toFixed(2)}  (jobs only, without the one build: ${(reusedJobs / reinstall).toFixed(2)})`,
+  );
   console.log(`   step phases, s summed over jobs: reinstall: ${phaseLine(phases.reinstall)}`);
   console.log(`                                    reused:    ${phaseLine(phases.reused)}`);
-  console.log(`   (storage driver ${docker('info', '--format', '{{.Driver}}')}: vfs copies the whole image at every container start, so 'start' grows with the image; overlay2 does not)`);
+  console.log(
+    `   (storage driver ${docker('info', '--format', '{{.Driver}}')}: vfs copies the whole image at every container start, so 'start' grows with the image; overlay2 does not)`,
+  );
   console.log('');
   console.log(`2. ${C} commands in one job`);
   console.log(`   docker run --rm per command: ${s(freshPerCommand)}`);
@@ -212,7 +250,9 @@ try {
   console.log(`3. copy-in of a ${N}-file workspace (median of ${R}, ${counted[0]} files each)`);
   console.log(`   plain docker cp <dir>:   ${s(median(cpMs))}`);
   console.log(`   streamed tar (docker cp -): ${s(median(tarMs))}`);
-  console.log(`   ratio streamed tar / docker cp: ${(median(tarMs) / median(cpMs)).toFixed(2)}  (docker cp of a directory streams a tar too: expect ~1)`);
+  console.log(
+    `   ratio streamed tar / docker cp: ${(median(tarMs) / median(cpMs)).toFixed(2)}  (docker cp of a directory streams a tar too: expect ~1)`,
+  );
   console.log(`3b. 500 source files + a ${N}-file node_modules listed in .dockerignore (median of ${R})`);
   console.log(`   plain docker cp <dir> (copies everything): ${s(median(cp2))}`);
   console.log(`   streamed tar honouring .dockerignore:      ${s(median(tar2))}`);
@@ -220,6 +260,9 @@ try {
 } finally {
   for (const c of created.containers) spawnSync('docker', ['rm', '--force', c]);
   for (const i of created.images) spawnSync('docker', ['image', 'rm', '--force', i]);
-  spawnSync('sh', ['-c', `docker ps -aq --filter label=dev.shipline.step=run-in-container --filter name=${id} | xargs -r docker rm --force`]);
+  spawnSync('sh', [
+    '-c',
+    `docker ps -aq --filter label=dev.shipline.step=run-in-container --filter name=${id} | xargs -r docker rm --force`,
+  ]);
   rmSync(work, { recursive: true, force: true });
 }

@@ -24,9 +24,24 @@ const gitlab = {
 
 const cases = [
   { name: "node -e ''", args: ['-e', ''], env: baseEnv, code: 0 },
-  { name: 'image-tags fail-fast (--latest maybe)', args: [join(root, 'dist/image-tags/index.js'), '--latest', 'maybe'], env: baseEnv, code: 2 },
-  { name: 'image-tags happy path (GitLab default branch)', args: [join(root, 'dist/image-tags/index.js'), '--images', 'registry.example.com/team/app'], env: gitlab, code: 0 },
-  { name: 'shipline CLI happy path', args: [join(root, 'dist/cli.js'), 'image-tags', '--images', 'registry.example.com/team/app'], env: gitlab, code: 0 },
+  {
+    name: 'image-tags fail-fast (--latest maybe)',
+    args: [join(root, 'dist/image-tags/index.js'), '--latest', 'maybe'],
+    env: baseEnv,
+    code: 2,
+  },
+  {
+    name: 'image-tags happy path (GitLab default branch)',
+    args: [join(root, 'dist/image-tags/index.js'), '--images', 'registry.example.com/team/app'],
+    env: gitlab,
+    code: 0,
+  },
+  {
+    name: 'shipline CLI happy path',
+    args: [join(root, 'dist/cli.js'), 'image-tags', '--images', 'registry.example.com/team/app'],
+    env: gitlab,
+    code: 0,
+  },
 ];
 
 compareCases(cases, { runs, node });

@@ -17,14 +17,24 @@ const baseEnv = { PATH: process.env.PATH, HOME: process.env.HOME };
 const gitlab = { ...baseEnv, GITLAB_CI: 'true', CI_PROJECT_DIR: work, RUNNER_TEMP: work };
 
 spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(work, 'id'), '-C', 'bench']);
-const keyLines = Object.fromEntries(readFileSync(join(work, 'id'), 'utf8').trimEnd().split('\n').map((l, i) => [`SSH_KEY_LINE_${i + 1}`, l]));
+const keyLines = Object.fromEntries(
+  readFileSync(join(work, 'id'), 'utf8')
+    .trimEnd()
+    .split('\n')
+    .map((l, i) => [`SSH_KEY_LINE_${i + 1}`, l]),
+);
 const hostKey = 'git.example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl';
 const ssh = join(root, 'dist/ssh-key/index.js');
 const vault = join(root, 'dist/vault-secrets/index.js');
 
 const cases = [
   { name: "node -e ''", args: ['-e', ''], env: baseEnv, code: 0 },
-  { name: 'reference: image-tags fail-fast (--latest maybe)', args: [join(root, 'dist/image-tags/index.js'), '--latest', 'maybe'], env: baseEnv, code: 2 },
+  {
+    name: 'reference: image-tags fail-fast (--latest maybe)',
+    args: [join(root, 'dist/image-tags/index.js'), '--latest', 'maybe'],
+    env: baseEnv,
+    code: 2,
+  },
   { name: 'vault-secrets fail-fast (--kv-version 3)', args: [vault, '--kv-version', '3'], env: baseEnv, code: 2 },
   { name: 'ssh-key fail-fast (--start-agent maybe)', args: [ssh, '--start-agent', 'maybe'], env: baseEnv, code: 2 },
   {
@@ -37,7 +47,15 @@ const cases = [
 ];
 if (process.env.TB_VAULT_URL) {
   // What node's fetch itself costs (undici loads on first use), to read the step's row against.
-  cases.push({ name: 'reference: node + one fetch (Vault health)', args: ['-e', `fetch(${JSON.stringify(`${process.env.TB_VAULT_URL}/v1/sys/health`)}).then((r) => r.text()).then(() => process.exit(0))`], env: baseEnv, code: 0 });
+  cases.push({
+    name: 'reference: node + one fetch (Vault health)',
+    args: [
+      '-e',
+      `fetch(${JSON.stringify(`${process.env.TB_VAULT_URL}/v1/sys/health`)}).then((r) => r.text()).then(() => process.exit(0))`,
+    ],
+    env: baseEnv,
+    code: 0,
+  });
   cases.push({
     name: 'vault-secrets happy path (bench Vault, 2 keys/1 path)',
     args: [vault],

@@ -13,16 +13,19 @@ const require = createRequire(import.meta.url);
 const check = process.argv.includes('--check');
 const HEADER = '# Generated from src/steps/%s/index.ts by `npm run generate`: do not edit.\n';
 
-const envName = (n) => n.toUpperCase().replace(/[^A-Z0-9]+/g, '_');
 const yaml = (obj) => stringify(obj, { lineWidth: 0, singleQuote: false, aliasDuplicateObjects: false });
 
-function loadSteps() {
+function loadModules() {
   return readdirSync(join(root, 'dist'), { withFileTypes: true })
     .filter((d) => d.isDirectory() && existsSync(join(root, 'dist', d.name, 'index.js')))
     .map((d) => d.name)
     .sort()
-    .map((name) => require(join(root, 'dist', name, 'index.js')).step);
+    .map((name) => require(join(root, 'dist', name, 'index.js')));
 }
+const modules = loadModules();
+// The runtime's own naming rule, so templates and the CLI agree on SHIPLINE_INPUT_<NAME>.
+const envName = (n) => modules[0].envName(n);
+const loadSteps = () => modules.map((m) => m.step);
 
 function githubAction(step, dir = '../../dist') {
   const inputs = {};
@@ -36,7 +39,18 @@ function githubAction(step, dir = '../../dist') {
   for (const [name, out] of Object.entries(step.outputs)) outputs[name] = { description: out.description };
   const runs = { using: 'node24', main: `${dir}/${step.name}/index.js` };
   if (step.post) Object.assign(runs, { post: `${dir}/${step.name}/post.js`, 'post-if': 'always()' });
-  return HEADER.replace('%s', step.name) + yaml({ name: `shipline ${step.name}`, description: step.description, author: 'shipline', inputs, outputs, runs, branding: { icon: 'package', color: 'blue' } });
+  return (
+    HEADER.replace('%s', step.name) +
+    yaml({
+      name: `shipline ${step.name}`,
+      description: step.description,
+      author: 'shipline',
+      inputs,
+      outputs,
+      runs,
+      branding: { icon: 'package', color: 'blue' },
+    })
+  );
 }
 
 // The one piece of shell a template carries: get the pinned dist/ of this component
@@ -61,10 +75,23 @@ function gitlabTemplate(step) {
   // A step whose own input is `image` (run-in-container) gets the job image as `job-image`.
   const jobImage = step.inputs.image ? 'job-image' : 'image';
   const inputs = {
-    'job-name': { description: 'Name of the job this component adds (two includes need two names).', default: step.name },
+    'job-name': {
+      description: 'Name of the job this component adds (two includes need two names).',
+      default: step.name,
+    },
     stage: { description: 'Stage of the job.', default: hints.stage ?? 'build' },
-    [jobImage]: { description: 'Job image: needs node >= 20 and git (an Alpine image without them gets them with apk)' + (hints.needsDocker ? ', and the docker CLI' : '') + '.', default: hints.image ?? 'node:24' },
-    'shipline-project': { description: 'Path of the shipline component project on this instance, where the job fetches the pinned dist/ from.', default: 'shipline/shipline' },
+    [jobImage]: {
+      description:
+        'Job image: needs node >= 20 and git (an Alpine image without them gets them with apk)' +
+        (hints.needsDocker ? ', and the docker CLI' : '') +
+        '.',
+      default: hints.image ?? 'node:24',
+    },
+    'shipline-project': {
+      description:
+        'Path of the shipline component project on this instance, where the job fetches the pinned dist/ from.',
+      default: 'shipline/shipline',
+    },
     ...(hints.extraInputs ?? {}),
   };
   const variables = {
@@ -103,7 +130,8 @@ function gitlabTemplate(step) {
     artifacts: { reports: { dotenv: '.shipline/outputs.env' }, ...(hints.artifacts ? { paths: hints.artifacts } : {}) },
   };
   if (hints.rules) job.rules = hints.rules;
-  if (hints.userScript) inputs.script = { type: 'array', description: 'Commands to run in the same job after the step.', default: [] };
+  if (hints.userScript)
+    inputs.script = { type: 'array', description: 'Commands to run in the same job after the step.', default: [] };
   return (
     HEADER.replace('%s', step.name) +
     yaml({ spec: { component: ['name', 'sha', 'version'], inputs } }) +
@@ -121,7 +149,10 @@ function readmeSection(step) {
   lines.push('| input | type | default | description |', '|---|---|---|---|');
   for (const [name, spec] of Object.entries(step.inputs)) {
     const type = (spec.type ?? 'string') + (spec.required ? ', required' : '') + (spec.secret ? ', secret' : '');
-    const def = spec.default !== undefined && spec.default !== '' ? `\`${spec.default}\`` : spec.defaultDoc ?? (spec.gitlabDefault ? `GitLab: \`${spec.gitlabDefault}\`` : '');
+    const def =
+      spec.default !== undefined && spec.default !== ''
+        ? `\`${spec.default}\``
+        : (spec.defaultDoc ?? (spec.gitlabDefault ? `GitLab: \`${spec.gitlabDefault}\`` : ''));
     const opts = spec.options ? ` One of: ${spec.options.map((o) => `\`${o}\``).join(', ')}.` : '';
     lines.push(`| \`${name}\` | ${type} | ${mdEscape(def)} | ${mdEscape(spec.description + opts)} |`);
   }
@@ -130,7 +161,8 @@ function readmeSection(step) {
     for (const [name, what] of Object.entries(step.exports)) lines.push(`| \`${name}\` | ${mdEscape(what)} |`);
   }
   lines.push('', '| output | description |', '|---|---|');
-  for (const [name, out] of Object.entries(step.outputs)) lines.push(`| \`${name}\` | ${mdEscape(out.description)}${out.secret ? ' (secret)' : ''} |`);
+  for (const [name, out] of Object.entries(step.outputs))
+    lines.push(`| \`${name}\` | ${mdEscape(out.description)}${out.secret ? ' (secret)' : ''} |`);
   lines.push('');
   return lines.join('\n');
 }
@@ -153,7 +185,10 @@ if (existsSync(readmePath)) {
   const a = readme.indexOf(start);
   const b = readme.indexOf(end);
   if (a >= 0 && b > a) {
-    files.set('README.md', readme.slice(0, a + start.length) + '\n\n' + steps.map(readmeSection).join('\n') + '\n' + readme.slice(b));
+    files.set(
+      'README.md',
+      readme.slice(0, a + start.length) + '\n\n' + steps.map(readmeSection).join('\n') + '\n' + readme.slice(b),
+    );
   }
 }
 

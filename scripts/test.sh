@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-echo "== lint and types"
+echo "== format, lint and types"
+npx prettier --check . >/dev/null || { npx prettier --list-different .; echo "run: npm run format" >&2; exit 1; }
 npx eslint .
 npx tsc --noEmit -p .
 echo "== generated wrappers match the declarations"

@@ -1,8 +1,7 @@
 // CLI argument parsing and help text, generated from the step declaration.
 import type { InputSpec, StepDef } from './define';
-import { envName } from './inputs';
+import { envName, InputError } from './inputs';
 import type { RawInputs } from './inputs';
-import { InputError } from '../lib/util/errors';
 
 export interface ParsedArgs {
   inputs: RawInputs;
@@ -26,14 +25,25 @@ export function parseArgs(step: Pick<StepDef, 'name' | 'inputs'>, argv: string[]
       continue;
     }
     if (!arg.startsWith('--')) {
-      throw new InputError(arg, `unexpected argument '${arg}'`, `inputs are flags: shipline ${step.name} --<input> <value> (see --help)`);
+      throw new InputError(
+        arg,
+        `unexpected argument '${arg}'`,
+        `inputs are flags: shipline ${step.name} --<input> <value> (see --help)`,
+      );
     }
     const eq = arg.indexOf('=');
     const name = eq > 0 ? arg.slice(2, eq) : arg.slice(2);
     const spec: InputSpec | undefined = step.inputs[name];
     if (!spec) {
-      const known = Object.keys(step.inputs).map((n) => `--${n}`).join(', ');
-      throw new InputError(name, `'--${name}' is not an input of ${step.name}`, `known inputs: ${known}`);
+      const near = closest(name, Object.keys(step.inputs));
+      const known = Object.keys(step.inputs)
+        .map((n) => `--${n}`)
+        .join(', ');
+      throw new InputError(
+        name,
+        `'--${name}' is not an input of ${step.name}`,
+        near ? `did you mean --${near}? (known inputs: ${known})` : `known inputs: ${known}`,
+      );
     }
     let value: string;
     if (eq > 0) value = arg.slice(eq + 1);
@@ -46,6 +56,29 @@ export function parseArgs(step: Pick<StepDef, 'name' | 'inputs'>, argv: string[]
     else throw new InputError(name, 'is given twice', `give --${name} once`);
   }
   return { inputs, post, help };
+}
+
+/** Edit distance, for "did you mean" (names are short: the plain table is fine). */
+function distance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++)
+      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length]!;
+}
+
+/** The known name a typo most likely meant: within 2 edits (or a third of its length), else none. */
+export function closest(name: string, known: string[]): string | undefined {
+  let best: string | undefined;
+  let bestD = Infinity;
+  for (const k of known) {
+    const d = distance(name, k);
+    if (d < bestD) [best, bestD] = [k, d];
+  }
+  return bestD <= Math.max(2, Math.floor(name.length / 3)) ? best : undefined;
 }
 
 function wrap(text: string, width: number, indent: string): string {
@@ -63,7 +96,13 @@ function wrap(text: string, width: number, indent: string): string {
 }
 
 export function stepHelp(step: StepDef): string {
-  const lines = [`shipline ${step.name}: ${step.description}`, '', `Usage: shipline ${step.name} [--<input> <value>]... [--post]`, '', 'Inputs:'];
+  const lines = [
+    `shipline ${step.name}: ${step.description}`,
+    '',
+    `Usage: shipline ${step.name} [--<input> <value>]... [--post]`,
+    '',
+    'Inputs:',
+  ];
   for (const [name, spec] of Object.entries(step.inputs)) {
     const bits: string[] = [spec.type ?? 'string'];
     if (spec.required) bits.push('required');
@@ -76,7 +115,8 @@ export function stepHelp(step: StepDef): string {
     lines.push(`      env: SHIPLINE_INPUT_${envName(name)}`);
   }
   lines.push('', 'Outputs:');
-  for (const [name, out] of Object.entries(step.outputs)) lines.push(`  ${name}: ${wrap(out.description, 70, '      ')}`);
+  for (const [name, out] of Object.entries(step.outputs))
+    lines.push(`  ${name}: ${wrap(out.description, 70, '      ')}`);
   lines.push(
     '',
     'Lists take newline- or comma-separated values or a repeated flag; booleans take true/false',

@@ -1,6 +1,7 @@
 // The step contract: one declaration per step, from which the runtimes, the CLI help and
 // the generated wrappers (action.yml, GitLab templates, README tables) are all derived.
 import type { CiContext } from '../lib/ci/context';
+import type { Env } from '../lib/util/env';
 
 export type InputType = 'string' | 'boolean' | 'number' | 'list';
 
@@ -29,13 +30,16 @@ export interface InputSpec {
 
 export type InputSpecs = Record<string, InputSpec>;
 
+// An input's value type, from its declaration: `options` become a literal union.
 type ValueOf<T> = T extends { type: 'boolean' }
   ? boolean
   : T extends { type: 'number' }
     ? number
     : T extends { type: 'list' }
       ? string[]
-      : string;
+      : T extends { options: readonly (infer O extends string)[] }
+        ? O
+        : string;
 
 /** kebab-case input name -> camelCase property. */
 type Camel<S extends string> = S extends `${infer H}-${infer T}` ? `${H}${Capitalize<Camel<T>>}` : S;
@@ -66,11 +70,20 @@ export interface Logger {
   group<T>(title: string, fn: () => Promise<T>): Promise<T>;
 }
 
-export interface Ctx<I> {
+/** One typed value kept from main for post (GitHub state, a 0600 state file elsewhere). */
+export interface StateSlot<T> {
+  get(): T | undefined;
+  set(value: T): void;
+  clear(): void;
+}
+
+export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
+
+export interface Ctx<I, L = never> {
   readonly inputs: I;
   readonly platform: Platform;
   /** The job's environment, read-only. Steps never touch process.env. */
-  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly env: Env;
   /** Normalised CI context (computed on first use). */
   readonly ci: CiContext;
   /** Where the job's checkout lives. */
@@ -82,24 +95,27 @@ export interface Ctx<I> {
   setOutput(name: string, value: string): void;
   /** Make a variable visible to the job's later steps/script lines. */
   exportVariable(name: string, value: string, opts?: { secret?: boolean }): void;
-  /** Register a secret value so it is masked from every later log line. */
+  /** Register a secret value so it is masked from every later log line (once per value). */
   secret(value: string): void;
-  /** Persist a value from main for post (GitHub state, a 0600 state file elsewhere). */
-  saveState(name: string, value: string): void;
-  getState(name: string): string | undefined;
+  /** A typed value kept from main for post, by name. */
+  state<T extends Json>(name: string): StateSlot<T>;
+  /** The step's heavy dependencies (dist/<step>/lazy.js), loaded after inputs validated. */
+  lazy(): Promise<L>;
   /** Append Markdown to the job summary (GitHub) or log it as a section (GitLab/CLI). */
   summary(markdown: string): void;
 }
 
-export interface StepDef<S extends InputSpecs = InputSpecs> {
+export interface StepDef<S extends InputSpecs = InputSpecs, L = unknown> {
   name: string;
   description: string;
   inputs: S;
   outputs: Record<string, OutputSpec>;
   /** Variables the step may export (documented; exported through ctx.exportVariable). */
   exports?: Record<string, string>;
-  main(ctx: Ctx<InputValues<S>>): Promise<void>;
-  post?(ctx: Ctx<InputValues<S>>): Promise<void>;
+  /** `() => import('./lazy')`: becomes dist/<step>/lazy.js, reached through ctx.lazy(). */
+  lazy?: () => Promise<L>;
+  main(ctx: Ctx<InputValues<S>, L>): Promise<void>;
+  post?(ctx: Ctx<InputValues<S>, L>): Promise<void>;
   /** GitLab template: extra job keys and script lines around the step call. */
   gitlab?: GitlabJobHints;
 }
@@ -123,7 +139,8 @@ export interface GitlabJobHints {
   artifacts?: string[];
 }
 
-export function defineStep<S extends InputSpecs>(def: StepDef<S>): StepDef<S> {
+// `const S`: option lists are inferred as literal tuples, so their values type as unions.
+export function defineStep<const S extends InputSpecs, L = never>(def: StepDef<S, L>): StepDef<S, L> {
   return def;
 }
 

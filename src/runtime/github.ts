@@ -1,15 +1,14 @@
 // GitHub Actions runtime: the runner's file commands (GITHUB_OUTPUT, GITHUB_ENV,
 // GITHUB_STATE, GITHUB_STEP_SUMMARY) and workflow commands (::add-mask::, ::group::).
 // Written against the documented protocol rather than @actions/core, whose import alone
-// costs ~60 ms of start-up (it loads an HTTP client for OIDC); see DESIGN §7.
+// costs ~60 ms of start-up (it loads an HTTP client for OIDC); see docs/architecture.md.
 import { appendFileSync } from 'node:fs';
 import { EOL } from 'node:os';
 import type { Logger } from './define';
 import type { PlatformIO } from './platform';
 import { writeOut } from './stdio';
 import { redact, registerSecret } from '../lib/util/redact';
-
-type Env = Readonly<Record<string, string | undefined>>;
+import type { Env } from '../lib/util/env';
 
 function escapeData(s: string): string {
   return s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
@@ -29,6 +28,12 @@ export function githubIO(env: Env, write: (s: string) => void = writeOut): Platf
     const file = env[fileVar];
     if (file) appendFileSync(file, fileCommand(name, value), { encoding: 'utf8' });
     else write(`::${command} name=${name}::${escapeData(value)}${EOL}`);
+  };
+  const exported = new Set<string>();
+  const setEnv = (name: string, value: string) => {
+    const file = env.GITHUB_ENV;
+    if (file) appendFileSync(file, fileCommand(name, value), 'utf8');
+    else write(`::set-env name=${name}::${escapeData(value)}${EOL}`);
   };
   const mask = (value: string) => {
     registerSecret(value);
@@ -57,9 +62,8 @@ export function githubIO(env: Env, write: (s: string) => void = writeOut): Platf
     },
     exportVariable(name, value, secret) {
       if (secret) mask(value);
-      const file = env.GITHUB_ENV;
-      if (file) appendFileSync(file, fileCommand(name, value), 'utf8');
-      else write(`::set-env name=${name}::${escapeData(value)}${EOL}`);
+      setEnv(name, value);
+      exported.add(name);
     },
     secret: mask,
     saveState(name, value) {
@@ -73,9 +77,11 @@ export function githubIO(env: Env, write: (s: string) => void = writeOut): Platf
       const file = env.GITHUB_STEP_SUMMARY;
       if (file) appendFileSync(file, redact(markdown) + EOL, 'utf8');
     },
-    exportedNames: () => [],
-    unexport() {
-      // Post runs after every step of the job: nothing later can read GITHUB_ENV.
+    exportedNames: () => [...exported],
+    unexport(names) {
+      // Post steps of the actions that ran earlier run after this one, with GITHUB_ENV
+      // applied: blank what main exported so they do not run with it.
+      for (const n of names) setEnv(n, '');
     },
     fail(message, hint) {
       write(`::error::${escapeData(redact(message))}${EOL}`);

@@ -13,9 +13,8 @@ import type { Logger, Platform } from './define';
 import type { PlatformIO } from './platform';
 import { writeErr, writeOut } from './stdio';
 import { redact, registerSecret } from '../lib/util/redact';
+import type { Env } from '../lib/util/env';
 import { envName } from './inputs';
-
-type Env = Readonly<Record<string, string | undefined>>;
 
 export interface FileIOOptions {
   step: string;

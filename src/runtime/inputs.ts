@@ -2,7 +2,17 @@
 // or raises an InputError naming the input, the problem and the accepted form. Runs
 // before any step code or heavy module loads.
 import { camel, type InputSpec, type InputSpecs } from './define';
-import { InputError } from '../lib/util/errors';
+import { ShiplineError } from '../lib/util/errors';
+
+/** A bad input: exit code 2, raised before any work starts. Steps and the runtime throw it; the library cannot (it never imports the runtime). */
+export class InputError extends ShiplineError {
+  readonly input: string;
+  constructor(input: string, message: string, hint?: string) {
+    super(`input '${input}': ${message}`, { kind: 'input', hint, data: { input } });
+    this.name = 'InputError';
+    this.input = input;
+  }
+}
 
 /** Raw values: a string, or several for a repeated CLI flag. */
 export type RawInputs = Record<string, string | string[] | undefined>;

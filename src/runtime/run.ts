@@ -2,18 +2,17 @@
 // validate them (before any heavy module loads), build ctx, run main or post, and turn
 // errors into the platform's failure form and an exit code (0 ok, 1 failure, 2 bad input).
 import { tmpdir } from 'node:os';
-import type { Ctx, Platform, StepDef } from './define';
+import type { Ctx, Json, Platform, StateSlot, StepDef } from './define';
 import { envName, parseInputs, type RawInputs } from './inputs';
 import { parseArgs, stepHelp } from './args';
 import type { PlatformIO } from './platform';
 import { githubIO } from './github';
 import { writeErr, writeOut } from './stdio';
 import { fileIO } from './gitlab';
-import { asShiplineError, errorMessage } from '../lib/util/errors';
+import { errorMessage, isShiplineError, ShiplineError } from '../lib/util/errors';
 import { registerSecret } from '../lib/util/redact';
 import { detectContext, type CiContext } from '../lib/ci/context';
-
-type Env = Readonly<Record<string, string | undefined>>;
+import type { Env } from '../lib/util/env';
 
 export interface RunOptions {
   argv?: string[];
@@ -40,7 +39,8 @@ export function githubInputVar(name: string): string {
 function rawInputs(step: StepDef, env: Env, platform: Platform, flags: RawInputs): RawInputs {
   const raw: RawInputs = {};
   for (const name of Object.keys(step.inputs)) {
-    raw[name] = platform === 'github' ? env[githubInputVar(name)] : (flags[name] ?? env[`SHIPLINE_INPUT_${envName(name)}`]);
+    raw[name] =
+      platform === 'github' ? env[githubInputVar(name)] : (flags[name] ?? env[`SHIPLINE_INPUT_${envName(name)}`]);
   }
   return raw;
 }
@@ -51,12 +51,29 @@ export async function runStep(step: StepDef, opts: RunOptions = {}): Promise<num
   const env: Env = opts.env ?? { ...process.env };
   const platform = detectPlatform(env, opts.viaCli === true);
   const workspace =
-    (platform === 'github' ? env.GITHUB_WORKSPACE : platform === 'gitlab' ? env.CI_PROJECT_DIR : undefined) ?? opts.cwd ?? process.cwd();
+    (platform === 'github' ? env.GITHUB_WORKSPACE : platform === 'gitlab' ? env.CI_PROJECT_DIR : undefined) ??
+    opts.cwd ??
+    process.cwd();
   const io: PlatformIO =
     platform === 'github'
       ? githubIO(env, opts.stdout)
-      : fileIO({ step: step.name, env, workspace, platform, ...(opts.stdout ? { stdout: opts.stdout } : {}), ...(opts.stderr ? { stderr: opts.stderr } : {}) });
+      : fileIO({
+          step: step.name,
+          env,
+          workspace,
+          platform,
+          ...(opts.stdout ? { stdout: opts.stdout } : {}),
+          ...(opts.stderr ? { stderr: opts.stderr } : {}),
+        });
 
+  // Each secret registered once, whoever gives it (inputs, the step, a library callback).
+  const secrets = new Set<string>();
+  const secret = (value: string) => {
+    if (!value || secrets.has(value)) return;
+    secrets.add(value);
+    registerSecret(value);
+    io.secret(value);
+  };
   let post = opts.post === true;
   let inputs: Record<string, unknown>;
   try {
@@ -73,7 +90,7 @@ export async function runStep(step: StepDef, opts: RunOptions = {}): Promise<num
     const raw = rawInputs(step, env, platform, flags);
     for (const [name, spec] of Object.entries(step.inputs)) {
       const v = raw[name];
-      if (spec.secret && typeof v === 'string') io.secret(v.trim());
+      if (spec.secret && typeof v === 'string') secret(v.trim());
     }
     inputs = parseInputs(step.inputs, raw);
   } catch (err) {
@@ -83,7 +100,20 @@ export async function runStep(step: StepDef, opts: RunOptions = {}): Promise<num
   }
 
   let ci: CiContext | undefined;
-  const ctx: Ctx<Record<string, unknown>> = {
+  const state = <T extends Json>(name: string): StateSlot<T> => ({
+    get() {
+      const raw = io.getState(name);
+      if (raw === undefined || raw === '') return undefined;
+      try {
+        return JSON.parse(raw) as T;
+      } catch {
+        return undefined; // not written by this step: ignore it
+      }
+    },
+    set: (value) => io.saveState(name, JSON.stringify(value)),
+    clear: () => io.saveState(name, ''),
+  });
+  const ctx: Ctx<Record<string, unknown>, unknown> = {
     inputs,
     platform,
     env,
@@ -96,24 +126,22 @@ export async function runStep(step: StepDef, opts: RunOptions = {}): Promise<num
     log: io.log,
     setOutput: (name, value) => io.setOutput(name, value, step.outputs[name]?.secret === true),
     exportVariable: (name, value, o) => io.exportVariable(name, value, o?.secret === true),
-    secret: (value) => {
-      registerSecret(value);
-      io.secret(value);
-    },
-    saveState: (name, value) => io.saveState(name, value),
-    getState: (name) => io.getState(name),
+    secret,
+    state,
+    lazy: () =>
+      step.lazy ? step.lazy() : Promise.reject(new ShiplineError(`${step.name} has no lazy bundle`, { kind: 'bug' })),
     summary: (md) => io.summary(md),
   };
 
   try {
     if (post) {
       if (step.post) await step.post(ctx as never);
-      const names = io.getState(EXPORTED_STATE);
-      if (names) io.unexport(names.split(','));
+      const names = state<string[]>(EXPORTED_STATE).get();
+      if (Array.isArray(names)) io.unexport(names.filter((n) => typeof n === 'string'));
     } else {
       await step.main(ctx as never);
       const exported = io.exportedNames();
-      if (exported.length) io.saveState(EXPORTED_STATE, exported.join(','));
+      if (exported.length) state<string[]>(EXPORTED_STATE).set(exported);
     }
     io.finish();
     return 0;
@@ -128,10 +156,9 @@ export async function runStep(step: StepDef, opts: RunOptions = {}): Promise<num
 }
 
 function report(io: PlatformIO, err: unknown): number {
-  const known = asShiplineError(err);
-  if (known) {
-    io.fail(known.message, known.hint);
-    return known.exitCode;
+  if (isShiplineError(err) && err.kind !== 'bug') {
+    io.fail(err.message, err.hint);
+    return err.exitCode;
   }
   io.fail(`unexpected error: ${errorMessage(err)}`, 'this is a shipline bug; please report it with the log above');
   if (err instanceof Error && err.stack) io.log.debug(err.stack);

@@ -5,7 +5,7 @@ import { writeSync } from 'node:fs';
 
 function writeAll(fd: number, text: string): void {
   let buf = Buffer.from(text, 'utf8');
-  for (let tries = 0; buf.length > 0; ) {
+  for (let tries = 0; buf.length > 0;) {
     try {
       const n = writeSync(fd, buf);
       buf = buf.subarray(n);

@@ -24,7 +24,9 @@ describeBench(['aws', 'docker', 'registry-basic'], 'assume-role + ecr-login from
     const c = plantCanaries('otherregistry');
     const dockerConfig = path.join(w.dir, 'docker');
     fs.mkdirSync(dockerConfig, { mode: 0o700 });
-    const before = { auths: { 'other.example.com': { auth: Buffer.from(`ci:${c.otherregistry}`).toString('base64') } } };
+    const before = {
+      auths: { 'other.example.com': { auth: Buffer.from(`ci:${c.otherregistry}`).toString('base64') } },
+    };
     fs.writeFileSync(path.join(dockerConfig, 'config.json'), JSON.stringify(before), { mode: 0o600 });
     const role = await privateRole(bench);
     const token = mintIdToken({ flavor: 'gitlab' });
@@ -47,7 +49,16 @@ describeBench(['aws', 'docker', 'registry-basic'], 'assume-role + ecr-login from
     ].join('\n');
     const r = await run('bash', ['-c', script], {
       cwd: w.dir,
-      env: shim.env(awsJobEnv(bench, { HOME: w.home, DOCKER_CONFIG: dockerConfig, AWS_ID_TOKEN: token, ROLE: role, IMAGE: image, BASE_IMAGE: bench.TB_BASE_IMAGE })),
+      env: shim.env(
+        awsJobEnv(bench, {
+          HOME: w.home,
+          DOCKER_CONFIG: dockerConfig,
+          AWS_ID_TOKEN: token,
+          ROLE: role,
+          IMAGE: image,
+          BASE_IMAGE: bench.TB_BASE_IMAGE,
+        }),
+      ),
       timeoutMs: 150_000,
     });
     if (r.code !== 0) throw new Error(`flow failed (${r.code}):\n${r.stdout}\n${r.stderr}`);

@@ -42,10 +42,25 @@ describeBench(['aws', 'docker', 'registry-basic'], 'assume-role + ecr-login on G
     fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(before), { mode: 0o600 });
     return { dir, before };
   };
-  const pushPull = ['docker pull -q "$BASE_IMAGE"', 'docker tag "$BASE_IMAGE" "$IMAGE"', 'docker push -q "$IMAGE"', 'docker image rm "$IMAGE"', 'docker pull -q "$IMAGE"'];
+  const pushPull = [
+    'docker pull -q "$BASE_IMAGE"',
+    'docker tag "$BASE_IMAGE" "$IMAGE"',
+    'docker push -q "$IMAGE"',
+    'docker image rm "$IMAGE"',
+    'docker pull -q "$IMAGE"',
+  ];
   /** The job's dotenv report (gitlab.ts's dotenv() does not descend into `.shipline/`). */
   const dotenv = (r: GitlabRunResult, job: string): Record<string, string> => {
-    const file = path.join(r.dir, '.gitlab-ci-local', 'artifacts', job, '.gitlab-ci-reports', 'dotenv', '.shipline', 'outputs.env');
+    const file = path.join(
+      r.dir,
+      '.gitlab-ci-local',
+      'artifacts',
+      job,
+      '.gitlab-ci-reports',
+      'dotenv',
+      '.shipline',
+      'outputs.env',
+    );
     const out: Record<string, string> = {};
     for (const line of fs.readFileSync(file, 'utf8').split('\n')) {
       const i = line.indexOf('=');
@@ -55,7 +70,8 @@ describeBench(['aws', 'docker', 'registry-basic'], 'assume-role + ecr-login on G
   };
   const cleanEnv = () => {
     const env: NodeJS.ProcessEnv = {};
-    for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !/^(AWS_|DOCKER_CONFIG$)/.test(k)) env[k] = v;
+    for (const [k, v] of Object.entries(process.env))
+      if (v !== undefined && !/^(AWS_|DOCKER_CONFIG$)/.test(k)) env[k] = v;
     return env;
   };
 
@@ -74,7 +90,12 @@ describeBench(['aws', 'docker', 'registry-basic'], 'assume-role + ecr-login on G
             'role-arn': role,
             region: bench.TB_AWS_REGION,
             'web-identity-token-variable': 'AWS_ID_TOKEN',
-            script: ['node "$SHIPLINE_HOME/dist/ecr-login/index.js"', 'test -n "$AWS_SESSION_TOKEN"', ...pushPull, 'node "$SHIPLINE_HOME/dist/ecr-login/index.js" --post'],
+            script: [
+              'node "$SHIPLINE_HOME/dist/ecr-login/index.js"',
+              'test -n "$AWS_SESSION_TOKEN"',
+              ...pushPull,
+              'node "$SHIPLINE_HOME/dist/ecr-login/index.js" --post',
+            ],
           }),
         ],
       },
@@ -86,13 +107,18 @@ describeBench(['aws', 'docker', 'registry-basic'], 'assume-role + ecr-login on G
     const log = r.jobLog('push-ecr');
     if (r.exitCode !== 0) throw new Error(`pipeline failed (${r.exitCode}):\n${r.stdout}\n${r.stderr}`);
     expect(log).toContain('with web identity token in $AWS_ID_TOKEN');
-    expect(log).toMatch(/assumed arn:aws:sts::123456789012:assumed-role\/shipline-ar-[0-9a-f]+\/shipline-gitlab-\S* \(account 123456789012\) in 1 STS call/);
+    expect(log).toMatch(
+      /assumed arn:aws:sts::123456789012:assumed-role\/shipline-ar-[0-9a-f]+\/shipline-gitlab-\S* \(account 123456789012\) in 1 STS call/,
+    );
     expect(log).toContain(`logged in to ${bench.TB_ECR_REGISTRY}`);
     expect(log).toContain(`removed ${bench.TB_ECR_REGISTRY} from ${dockerConfig}/config.json`);
     expect(await stsRequests(bench, role)).toHaveLength(1);
 
     const report = dotenv(r, 'push-ecr');
-    expect(report).toMatchObject({ ASSUME_ROLE_AWS_ACCOUNT_ID: '123456789012', ECR_LOGIN_REGISTRY: bench.TB_ECR_REGISTRY });
+    expect(report).toMatchObject({
+      ASSUME_ROLE_AWS_ACCOUNT_ID: '123456789012',
+      ECR_LOGIN_REGISTRY: bench.TB_ECR_REGISTRY,
+    });
     expect(Object.keys(report).some((k) => /SECRET|SESSION_TOKEN|ACCESS_KEY/.test(k))).toBe(false);
     expect(fs.existsSync(path.join(r.dir, '.shipline', 'env'))).toBe(false); // after_script removed it
     expect(JSON.parse(fs.readFileSync(path.join(dockerConfig, 'config.json'), 'utf8'))).toEqual(before);
@@ -109,7 +135,17 @@ describeBench(['aws', 'docker', 'registry-basic'], 'assume-role + ecr-login on G
     const { dir: dockerConfig, before } = seedConfig('gl-wrong', plantCanaries('unused').unused);
     const token = mintIdToken({ flavor: 'gitlab', audience: 'https://gitlab.example.com' });
     const r = await runGitlabCiLocal({
-      ciYml: { include: [componentInclude('assume-role', { 'job-name': 'deploy', 'role-arn': bench.TB_STS_ROLE_MAIN_ARN, region: bench.TB_AWS_REGION, 'web-identity-token-variable': 'AWS_ID_TOKEN', script: ['echo must-not-run'] })] },
+      ciYml: {
+        include: [
+          componentInclude('assume-role', {
+            'job-name': 'deploy',
+            'role-arn': bench.TB_STS_ROLE_MAIN_ARN,
+            region: bench.TB_AWS_REGION,
+            'web-identity-token-variable': 'AWS_ID_TOKEN',
+            script: ['echo must-not-run'],
+          }),
+        ],
+      },
       variables: jobVars(dockerConfig, 'unused'),
       fileVariables: { AWS_ID_TOKEN: token },
       env: cleanEnv(),
@@ -123,7 +159,11 @@ describeBench(['aws', 'docker', 'registry-basic'], 'assume-role + ecr-login on G
     expect(log).not.toMatch(/(^|> )must-not-run$/m); // the echo never ran
     expect(fs.existsSync(path.join(r.dir, '.shipline', 'env'))).toBe(false);
     expect(JSON.parse(fs.readFileSync(path.join(dockerConfig, 'config.json'), 'utf8'))).toEqual(before);
-    expectNoLeaks({ secrets: { token }, texts: { stdout: r.stdout, stderr: r.stderr, log }, dirs: [path.join(r.dir, '.gitlab-ci-local', 'artifacts'), path.join(r.dir, '.shipline')] });
+    expectNoLeaks({
+      secrets: { token },
+      texts: { stdout: r.stdout, stderr: r.stderr, log },
+      dirs: [path.join(r.dir, '.gitlab-ci-local', 'artifacts'), path.join(r.dir, '.shipline')],
+    });
   });
 
   test('the ecr-login template alone, static keys from CI/CD variables: after_script restores the config', async () => {
@@ -132,9 +172,14 @@ describeBench(['aws', 'docker', 'registry-basic'], 'assume-role + ecr-login on G
     const image = `${bench.TB_ECR_REGISTRY}/shipline/app:ecr-gl-${crypto.randomBytes(4).toString('hex')}`;
     images.push(image);
     const r = await runGitlabCiLocal({
-      ciYml: { include: [componentInclude('ecr-login', { 'job-name': 'ecr', region: bench.TB_AWS_REGION, script: pushPull })] },
+      ciYml: {
+        include: [componentInclude('ecr-login', { 'job-name': 'ecr', region: bench.TB_AWS_REGION, script: pushPull })],
+      },
       variables: jobVars(dockerConfig, image),
-      fileVariables: { AWS_ACCESS_KEY_ID: bench.TB_AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY: bench.TB_AWS_SECRET_ACCESS_KEY },
+      fileVariables: {
+        AWS_ACCESS_KEY_ID: bench.TB_AWS_ACCESS_KEY_ID,
+        AWS_SECRET_ACCESS_KEY: bench.TB_AWS_SECRET_ACCESS_KEY,
+      },
       env: cleanEnv(),
     });
     results.push(r);
@@ -142,7 +187,10 @@ describeBench(['aws', 'docker', 'registry-basic'], 'assume-role + ecr-login on G
     if (r.exitCode !== 0) throw new Error(`pipeline failed (${r.exitCode}):\n${r.stdout}\n${r.stderr}`);
     expect(log).toContain(`logged in to ${bench.TB_ECR_REGISTRY}`);
     expect(log).toContain(`removed ${bench.TB_ECR_REGISTRY} from`); // after_script
-    expect(dotenv(r, 'ecr')).toMatchObject({ ECR_LOGIN_REGISTRY: bench.TB_ECR_REGISTRY, ECR_LOGIN_DOCKER_CONFIG: path.join(dockerConfig, 'config.json') });
+    expect(dotenv(r, 'ecr')).toMatchObject({
+      ECR_LOGIN_REGISTRY: bench.TB_ECR_REGISTRY,
+      ECR_LOGIN_DOCKER_CONFIG: path.join(dockerConfig, 'config.json'),
+    });
     expect(JSON.parse(fs.readFileSync(path.join(dockerConfig, 'config.json'), 'utf8'))).toEqual(before);
     expectNoLeaks({
       secrets: { awsSecret: bench.TB_AWS_SECRET_ACCESS_KEY, ecrPassword: bench.TB_ECR_PASSWORD },

@@ -12,19 +12,30 @@ describe.each(['assume-role', 'ecr-login'])('%s wrappers', (step) => {
   const actionFile = path.join(repoRoot, 'components', step, 'action.yml');
   const templateText = fs.readFileSync(path.join(repoRoot, 'templates', `${step}.yml`), 'utf8');
 
-  test('action.yml passes GitHub\'s schema and runs main + post on node24', () => {
+  test("action.yml passes GitHub's schema and runs main + post on node24", () => {
     const r = validateActionYml(actionFile);
     expect(r.errors).toEqual([]);
     const yml = parse(fs.readFileSync(actionFile, 'utf8')) as { runs: Record<string, string> };
-    expect(yml.runs).toEqual({ using: 'node24', main: `../../dist/${step}/index.js`, post: `../../dist/${step}/post.js`, 'post-if': 'always()' });
+    expect(yml.runs).toEqual({
+      using: 'node24',
+      main: `../../dist/${step}/index.js`,
+      post: `../../dist/${step}/post.js`,
+      'post-if': 'always()',
+    });
     expect(fs.existsSync(path.join(repoRoot, 'dist', step, 'lazy.js'))).toBe(true);
   });
 
-  test('GitLab template passes GitLab\'s schema; inputs reach the job as variables only', () => {
+  test("GitLab template passes GitLab's schema; inputs reach the job as variables only", () => {
     // The helper interpolates text: an empty default would leave `VAR:` (null) where GitLab
     // keeps an empty string, so empty-default inputs get a value.
-    const header = parse(templateText.split('\n---')[0]!) as { spec: { inputs: Record<string, { default?: unknown }> } };
-    const values = Object.fromEntries(Object.entries(header.spec.inputs).filter(([, d]) => d.default === '').map(([k]) => [k, 'x']));
+    const header = parse(templateText.split('\n---')[0]!) as {
+      spec: { inputs: Record<string, { default?: unknown }> };
+    };
+    const values = Object.fromEntries(
+      Object.entries(header.spec.inputs)
+        .filter(([, d]) => d.default === '')
+        .map(([k]) => [k, 'x']),
+    );
     const r = validateGitlabTemplate(templateText, { ...values, script: ['echo hi'] });
     // spec:component (GitLab 17.x) is newer than the schema gitlab-ci-local 4.73 carries
     expect(r.errors.filter((e) => !/additionalProperty\\?":\\?"component/.test(e))).toEqual([]);

@@ -13,11 +13,27 @@ test('components/build-push/action.yml and the root action.yml are valid actions
   for (const file of ['components/build-push/action.yml', 'action.yml']) {
     const r = validateActionYml(path.join(repoRoot, file));
     expect(r.errors).toEqual([]);
-    const yml = parse(read(file)) as { inputs: Record<string, { default?: string }>; runs: { using: string; post?: string } };
+    const yml = parse(read(file)) as {
+      inputs: Record<string, { default?: string }>;
+      runs: { using: string; post?: string };
+    };
     expect(yml.runs.using).toBe('node24');
     expect(yml.runs.post).toMatch(/build-push\/post\.js$/);
     expect(yml.inputs.push?.default).toBe('true');
-    expect(Object.keys(yml.inputs)).toEqual(expect.arrayContaining(['context', 'file', 'target', 'build-args', 'images', 'tags', 'cache-from', 'smoke-target', 'extract', 'builder']));
+    expect(Object.keys(yml.inputs)).toEqual(
+      expect.arrayContaining([
+        'context',
+        'file',
+        'target',
+        'build-args',
+        'images',
+        'tags',
+        'cache-from',
+        'smoke-target',
+        'extract',
+        'builder',
+      ]),
+    );
   }
 });
 
@@ -26,7 +42,11 @@ test('templates/build-push.yml: header and body valid; inputs reach the job as v
   // The helper interpolates text, so an empty default would leave `VAR:` (null); GitLab
   // interpolates into the parsed string. Give empty-default inputs a value.
   const header = parse(text.split('\n---')[0]!) as { spec: { inputs: Record<string, { default?: unknown }> } };
-  const values = Object.fromEntries(Object.entries(header.spec.inputs).filter(([, d]) => d.default === '').map(([k]) => [k, 'x']));
+  const values = Object.fromEntries(
+    Object.entries(header.spec.inputs)
+      .filter(([, d]) => d.default === '')
+      .map(([k]) => [k, 'x']),
+  );
   const r = validateGitlabTemplate(text, values);
   // spec:component (GitLab 17.x) is newer than the schema gitlab-ci-local 4.73 carries
   expect(r.errors.filter((e) => !/additionalProperty\\?":\\?"component/.test(e))).toEqual([]);
@@ -44,9 +64,15 @@ test('examples/gitlab/build-push.yml is a valid pipeline', () => {
 });
 
 test('examples/github/build-push.yml uses the step with inputs it declares', () => {
-  const wf = parse(read('examples/github/build-push.yml')) as { jobs: Record<string, { steps: { uses?: string; with?: Record<string, unknown> }[] }> };
-  const inputs = Object.keys((parse(read('components/build-push/action.yml')) as { inputs: Record<string, unknown> }).inputs);
-  const uses = Object.values(wf.jobs).flatMap((j) => j.steps).filter((s) => s.uses?.includes('/components/build-push@'));
+  const wf = parse(read('examples/github/build-push.yml')) as {
+    jobs: Record<string, { steps: { uses?: string; with?: Record<string, unknown> }[] }>;
+  };
+  const inputs = Object.keys(
+    (parse(read('components/build-push/action.yml')) as { inputs: Record<string, unknown> }).inputs,
+  );
+  const uses = Object.values(wf.jobs)
+    .flatMap((j) => j.steps)
+    .filter((s) => s.uses?.includes('/components/build-push@'));
   expect(uses.length).toBe(2);
   for (const s of uses) for (const k of Object.keys(s.with ?? {})) expect(inputs).toContain(k);
 });

@@ -13,10 +13,22 @@ const SHA = '4f9c2b7e1a3d5c6b8e0f1a2b3c4d5e6f7a8b9c0d';
 const CLI = path.join(repoRoot, 'dist/cli.js');
 const BUNDLE = 'dist/image-tags/index.js';
 const IMAGE = 'registry.example.com/Team/App';
-const SEMVER = ['defaults', 'type=semver,pattern={{version}}', 'type=semver,pattern={{major}}.{{minor}}', 'type=semver,pattern={{major}}'];
+const SEMVER = [
+  'defaults',
+  'type=semver,pattern={{version}}',
+  'type=semver,pattern={{major}}.{{minor}}',
+  'type=semver,pattern={{major}}',
+];
 
 const gitlabEnv = (extra: Record<string, string>) =>
-  withEnv({ GITLAB_CI: 'true', CI_COMMIT_SHA: SHA, CI_DEFAULT_BRANCH: 'main', CI_PROJECT_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'it-')), GITHUB_ACTIONS: undefined, ...extra });
+  withEnv({
+    GITLAB_CI: 'true',
+    CI_COMMIT_SHA: SHA,
+    CI_DEFAULT_BRANCH: 'main',
+    CI_PROJECT_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'it-')),
+    GITHUB_ACTIONS: undefined,
+    ...extra,
+  });
 
 function outputs(stdout: string): Record<string, string> {
   const out: Record<string, string> = {};
@@ -28,8 +40,16 @@ function outputs(stdout: string): Record<string, string> {
 const situations = [
   {
     name: 'merge request',
-    gitlab: { CI_MERGE_REQUEST_IID: '7', CI_PIPELINE_SOURCE: 'merge_request_event', CI_MERGE_REQUEST_SOURCE_BRANCH_NAME: 'feature/x' },
-    github: { name: 'pull_request', ref: 'refs/pull/7/merge', payload: { number: 7, pull_request: { number: 7, head: { ref: 'feature/x' }, base: { ref: 'main' } } } },
+    gitlab: {
+      CI_MERGE_REQUEST_IID: '7',
+      CI_PIPELINE_SOURCE: 'merge_request_event',
+      CI_MERGE_REQUEST_SOURCE_BRANCH_NAME: 'feature/x',
+    },
+    github: {
+      name: 'pull_request',
+      ref: 'refs/pull/7/merge',
+      payload: { number: 7, pull_request: { number: 7, head: { ref: 'feature/x' }, base: { ref: 'main' } } },
+    },
     rules: [] as string[],
     want: ['registry.example.com/team/app:MR-7'],
   },
@@ -60,12 +80,17 @@ describe('CLI (GitLab variables)', () => {
     const env = gitlabEnv(situations[1]!.gitlab);
     await runOk(process.execPath, [CLI, 'image-tags', '--images', IMAGE], { env });
     const dotenv = fs.readFileSync(path.join(env.CI_PROJECT_DIR!, '.shipline/outputs.env'), 'utf8');
-    expect(dotenv).toContain('IMAGE_TAGS_TAGS=registry.example.com/team/app:4f9c2b7e registry.example.com/team/app:latest\n');
+    expect(dotenv).toContain(
+      'IMAGE_TAGS_TAGS=registry.example.com/team/app:4f9c2b7e registry.example.com/team/app:latest\n',
+    );
   });
 
   test.each([
     [['--latest', 'maybe'], /input 'latest': 'maybe' is not allowed/],
-    [['--images', 'registry.example.com/my app'], /input 'images': 'registry.example.com\/my app' contains white space/],
+    [
+      ['--images', 'registry.example.com/my app'],
+      /input 'images': 'registry.example.com\/my app' contains white space/,
+    ],
     [['--sha-length', '2'], /input 'sha-length': '2' is not valid/],
     [['--tags', 'type=semver'], /input 'tags': tag rule 'type=semver': type=semver needs pattern=/],
     [['--imagez', 'x'], /'--imagez' is not an input of image-tags/],
@@ -79,20 +104,27 @@ describe('CLI (GitLab variables)', () => {
     const top = await runOk(process.execPath, [CLI, '--help']);
     expect(top.stdout).toMatch(/^\s+image-tags\s+Compute image tags/m);
     const h = await runOk(process.execPath, [CLI, 'image-tags', '--help']);
-    for (const input of ['--images', '--tags', '--mr-prefix', '--sha-length', '--latest', '--labels']) expect(h.stdout).toContain(input);
+    for (const input of ['--images', '--tags', '--mr-prefix', '--sha-length', '--latest', '--labels'])
+      expect(h.stdout).toContain(input);
   });
 });
 
 describe('GitHub runtime', () => {
   const node24 = requireNode24();
-  const nodes: [string, string | undefined][] = [['node 20', undefined], ...(node24 ? [['node 24', node24] as [string, string]] : [])];
+  const nodes: [string, string | undefined][] = [
+    ['node 20', undefined],
+    ...(node24 ? [['node 24', node24] as [string, string]] : []),
+  ];
   describe.each(nodes)('%s', (_label, node) => {
     test.each(situations)('$name gives the same tags as GitLab', async ({ github, rules, want }) => {
       const r = await runGithubAction({
         entry: BUNDLE,
         inputs: { images: IMAGE, tags: rules.join('\n') },
         env: { GITHUB_SHA: SHA, GITHUB_REF: github.ref, GITHUB_REPOSITORY: 'team/app' },
-        event: { name: github.name, payload: { ...github.payload, repository: { name: 'app', default_branch: 'main' } } },
+        event: {
+          name: github.name,
+          payload: { ...github.payload, repository: { name: 'app', default_branch: 'main' } },
+        },
         ...(node ? { node } : {}),
       });
       try {
@@ -109,7 +141,9 @@ describe('GitHub runtime', () => {
     const r = await runGithubAction({ entry: BUNDLE, inputs: { images: IMAGE, latest: 'maybe' } });
     try {
       expect(r.exitCode).not.toBe(0);
-      expect(r.commands).toContainEqual(expect.objectContaining({ command: 'error', value: "input 'latest': 'maybe' is not allowed" }));
+      expect(r.commands).toContainEqual(
+        expect.objectContaining({ command: 'error', value: "input 'latest': 'maybe' is not allowed" }),
+      );
     } finally {
       r.cleanup();
     }
@@ -117,13 +151,18 @@ describe('GitHub runtime', () => {
 });
 
 /** Exit code plus the log tail, so a failing pipeline shows why. */
-const status = (r: { exitCode: number; stdout: string; stderr: string }) => `exit ${r.exitCode}\n${(r.stdout + r.stderr).split('\n').slice(-40).join('\n')}`;
+const status = (r: { exitCode: number; stdout: string; stderr: string }) =>
+  `exit ${r.exitCode}\n${(r.stdout + r.stderr).split('\n').slice(-40).join('\n')}`;
 
 describe('GitLab template under gitlab-ci-local', () => {
   const ci = {
     stages: ['build', 'test'],
     include: [componentInclude('image-tags', { images: IMAGE, stage: 'build' })],
-    'use-tags': { stage: 'test', needs: ['image-tags'], script: ['echo "got=$IMAGE_TAGS_TAGS"', 'echo "version=$IMAGE_TAGS_VERSION"'] },
+    'use-tags': {
+      stage: 'test',
+      needs: ['image-tags'],
+      script: ['echo "got=$IMAGE_TAGS_TAGS"', 'echo "version=$IMAGE_TAGS_VERSION"'],
+    },
   };
 
   test('MR pipeline: MR-7 reaches a later job through the dotenv report', async () => {
@@ -142,7 +181,9 @@ describe('GitLab template under gitlab-ci-local', () => {
     try {
       expect(status(r)).toMatch(/^exit 0/);
       const sha = (await runOk('git', ['rev-parse', 'HEAD'], { cwd: r.dir })).stdout.trim();
-      expect(r.stdout).toContain(`got=registry.example.com/team/app:${sha.slice(0, 8)} registry.example.com/team/app:latest`);
+      expect(r.stdout).toContain(
+        `got=registry.example.com/team/app:${sha.slice(0, 8)} registry.example.com/team/app:latest`,
+      );
     } finally {
       r.cleanup();
     }
@@ -155,14 +196,19 @@ describe('GitLab template under gitlab-ci-local', () => {
     });
     try {
       expect(status(r)).toMatch(/^exit 0/);
-      expect(r.stdout).toContain('got=' + ['v1.2.3', '1.2.3', '1.2', '1'].map((t) => `registry.example.com/team/app:${t}`).join(' '));
+      expect(r.stdout).toContain(
+        'got=' + ['v1.2.3', '1.2.3', '1.2', '1'].map((t) => `registry.example.com/team/app:${t}`).join(' '),
+      );
     } finally {
       r.cleanup();
     }
   });
 
   test('an input the spec does not allow fails the pipeline before any job', async () => {
-    const r = await runGitlabCiLocal({ ciYml: { include: [componentInclude('image-tags', { latest: 'maybe' })] }, pipeline: 'default-branch' });
+    const r = await runGitlabCiLocal({
+      ciYml: { include: [componentInclude('image-tags', { latest: 'maybe' })] },
+      pipeline: 'default-branch',
+    });
     try {
       expect(r.exitCode).not.toBe(0);
       expect(r.stdout + r.stderr).toMatch(/latest/);
@@ -188,7 +234,9 @@ describe('GitLab template under gitlab-ci-local', () => {
       expect(status(r)).toMatch(/^exit 0/);
       expect(fs.existsSync(path.join(home, 'dist/image-tags/index.js'))).toBe(true);
       expect(fs.existsSync(path.join(home, 'dist/cli.js'))).toBe(false);
-      expect(r.dotenv('image-tags')?.IMAGE_TAGS_TAGS).toMatch(/registry\.example\.com\/team\/app:[0-9a-f]{8} registry\.example\.com\/team\/app:latest/);
+      expect(r.dotenv('image-tags')?.IMAGE_TAGS_TAGS).toMatch(
+        /registry\.example\.com\/team\/app:[0-9a-f]{8} registry\.example\.com\/team\/app:latest/,
+      );
     } finally {
       r.cleanup();
       fs.rmSync(server, { recursive: true, force: true });
@@ -197,7 +245,10 @@ describe('GitLab template under gitlab-ci-local', () => {
 
   test('SHIPLINE_REF is the component sha GitLab resolves for the include', async () => {
     const r = await runGitlabCiLocal({
-      ciYml: { include: [componentInclude('image-tags', { images: IMAGE })], 'show-ref': { needs: [], script: ['true'] } },
+      ciYml: {
+        include: [componentInclude('image-tags', { images: IMAGE })],
+        'show-ref': { needs: [], script: ['true'] },
+      },
       pipeline: 'default-branch',
       extraArgs: ['--preview'],
     });

@@ -46,7 +46,8 @@ test('after_script (--post) removes the credentials a killed main left behind', 
     const exited = new Promise<void>((resolve) => child.on('exit', () => resolve()));
     // Wait (bounded) until the executor runs: the credentials are in place by then.
     const deadline = Date.now() + 20_000;
-    while (!fs.existsSync(path.join(record, '1.json')) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    while (!fs.existsSync(path.join(record, '1.json')) && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
     expect(fs.existsSync(path.join(record, '1.json'))).toBe(true);
     expect(fs.existsSync(path.join(configDir, 'config.json'))).toBe(true);
     process.kill(-child.pid!, 'SIGKILL'); // the job is cancelled: main and the executor die
@@ -56,7 +57,9 @@ test('after_script (--post) removes the credentials a killed main left behind', 
 
     const post = await run(process.execPath, [BUNDLE, '--post'], { cwd: ws, env });
     expect(post.code).toBe(0);
-    expect(post.stderr).toContain(`removed the registry credentials shipline added to ${path.join(configDir, 'config.json')}`);
+    expect(post.stderr).toContain(
+      `removed the registry credentials shipline added to ${path.join(configDir, 'config.json')}`,
+    );
     expect(fs.existsSync(path.join(configDir, 'config.json'))).toBe(false);
     expect(fs.readdirSync(tmp)).toEqual([]);
     // A second after_script run (a retried job) has nothing left to do and still succeeds.

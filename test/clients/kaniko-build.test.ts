@@ -29,28 +29,47 @@ function dotenvReport(dir: string, job: string): Record<string, string> {
   return out;
 }
 
-const status = (r: { exitCode: number; stdout: string; stderr: string }) => `exit ${r.exitCode}\n${(r.stdout + r.stderr).split('\n').slice(-40).join('\n')}`;
+const status = (r: { exitCode: number; stdout: string; stderr: string }) =>
+  `exit ${r.exitCode}\n${(r.stdout + r.stderr).split('\n').slice(-40).join('\n')}`;
 
 describe('kaniko-build wrappers', () => {
-  test('action.yml passes GitHub\'s schema, with a post that always runs', () => {
+  test("action.yml passes GitHub's schema, with a post that always runs", () => {
     const file = path.join(repoRoot, 'components/kaniko-build/action.yml');
     const r = validateActionYml(file);
     expect(r.errors).toEqual([]);
-    expect(fs.readFileSync(file, 'utf8')).toMatch(/post: \.\.\/\.\.\/dist\/kaniko-build\/post\.js\n\s+post-if: always\(\)/);
+    expect(fs.readFileSync(file, 'utf8')).toMatch(
+      /post: \.\.\/\.\.\/dist\/kaniko-build\/post\.js\n\s+post-if: always\(\)/,
+    );
   });
-  test('GitLab template passes GitLab\'s CI schema; inputs reach the job as variables only', () => {
+  test("GitLab template passes GitLab's CI schema; inputs reach the job as variables only", () => {
     const text = fs.readFileSync(path.join(repoRoot, 'templates/kaniko-build.yml'), 'utf8');
     // A realistic value for every input (the helper interpolates text, so an empty one
     // would become YAML null, which GitLab's own structured interpolation never produces).
     const inputs = {
-      images: 'registry.example.com/team/app', file: 'docker/Dockerfile', target: 'final', 'build-args': 'A=1', tags: 'defaults', labels: 'team=x',
-      'cache-repo': 'registry.example.com/team/app/cache', 'smoke-target': 'smoke-test', 'auth-config-variable': 'HARBOR_ROBOT_CREDS_JSON',
-      registry: '$CI_REGISTRY', username: '$CI_REGISTRY_USER', password: '$CI_REGISTRY_PASSWORD', 'gcp-key-variable': 'GCP_SERVICE_ACCOUNT_KEY',
-      'gcp-registries': 'europe-docker.pkg.dev', 'kaniko-config-dir': '/kaniko/.docker', isolation: 'chroot',
+      images: 'registry.example.com/team/app',
+      file: 'docker/Dockerfile',
+      target: 'final',
+      'build-args': 'A=1',
+      tags: 'defaults',
+      labels: 'team=x',
+      'cache-repo': 'registry.example.com/team/app/cache',
+      'smoke-target': 'smoke-test',
+      'auth-config-variable': 'HARBOR_ROBOT_CREDS_JSON',
+      registry: '$CI_REGISTRY',
+      username: '$CI_REGISTRY_USER',
+      password: '$CI_REGISTRY_PASSWORD',
+      'gcp-key-variable': 'GCP_SERVICE_ACCOUNT_KEY',
+      'gcp-registries': 'europe-docker.pkg.dev',
+      'kaniko-config-dir': '/kaniko/.docker',
+      isolation: 'chroot',
     };
     const r = validateGitlabTemplate(text, inputs);
     // gitlab-ci-local 4.73's copy of the schema predates `spec:component` (GitLab 16.11+).
-    expect(r.errors.filter((e) => !/^header: \/spec must NOT have additional properties \{"additionalProperty":"component"\}/.test(e))).toEqual([]);
+    expect(
+      r.errors.filter(
+        (e) => !/^header: \/spec must NOT have additional properties \{"additionalProperty":"component"\}/.test(e),
+      ),
+    ).toEqual([]);
     const script = text.slice(text.indexOf('  script:'));
     expect(script).not.toMatch(/\$\[\[\s*inputs\./);
   });
@@ -69,7 +88,15 @@ describe('GitLab template, kaniko path (executor stand-in)', () => {
       const record = path.join(root, 'record');
       const creds = dockerConfigB64('harbor.example.com', 'robot$ci', 'CANARY-gitlab-kaniko-5e6f7a8b');
       const r = await runGitlabCiLocal({
-        ciYml: { include: [componentInclude('kaniko-build', { images: 'harbor.example.com/team/app', executor, 'auth-config-variable': 'HARBOR_ROBOT_CREDS_JSON' })] },
+        ciYml: {
+          include: [
+            componentInclude('kaniko-build', {
+              images: 'harbor.example.com/team/app',
+              executor,
+              'auth-config-variable': 'HARBOR_ROBOT_CREDS_JSON',
+            }),
+          ],
+        },
         pipeline: { kind: 'mr', mrIid: '7' },
         files: { Dockerfile: 'FROM harbor.example.com/base/busybox:1\nRUN true\n' },
         fileVariables: { HARBOR_ROBOT_CREDS_JSON: creds },
@@ -78,7 +105,11 @@ describe('GitLab template, kaniko path (executor stand-in)', () => {
       });
       try {
         expect(status(r)).toMatch(/^exit 0/);
-        const call = JSON.parse(fs.readFileSync(path.join(record, '1.json'), 'utf8')) as { argv: string[]; config: string; mode: string };
+        const call = JSON.parse(fs.readFileSync(path.join(record, '1.json'), 'utf8')) as {
+          argv: string[];
+          config: string;
+          mode: string;
+        };
         expect(call.argv).toEqual([
           `--context=dir://${r.dir}`,
           `--dockerfile=${path.join(r.dir, 'Dockerfile')}`,
@@ -87,11 +118,19 @@ describe('GitLab template, kaniko path (executor stand-in)', () => {
           expect.stringMatching(/^--digest-file=/),
           expect.stringMatching(/^--image-name-with-digest-file=/),
         ]);
-        expect(JSON.parse(call.config)).toEqual({ auths: { 'harbor.example.com': { auth: Buffer.from('robot$ci:CANARY-gitlab-kaniko-5e6f7a8b').toString('base64') } } });
+        expect(JSON.parse(call.config)).toEqual({
+          auths: {
+            'harbor.example.com': { auth: Buffer.from('robot$ci:CANARY-gitlab-kaniko-5e6f7a8b').toString('base64') },
+          },
+        });
         expect(call.mode).toBe('600');
         expect(dotenvReport(r.dir, 'kaniko-build').KANIKO_BUILD_TAGS).toBe('harbor.example.com/team/app:MR-7');
         expect(fs.readdirSync(configDir)).toEqual([]);
-        expectNoLeaks({ secrets: { creds, password: 'CANARY-gitlab-kaniko-5e6f7a8b' }, texts: { stdout: r.stdout, stderr: r.stderr, log: r.jobLog('kaniko-build') }, dirs: [r.dir] });
+        expectNoLeaks({
+          secrets: { creds, password: 'CANARY-gitlab-kaniko-5e6f7a8b' },
+          texts: { stdout: r.stdout, stderr: r.stderr, log: r.jobLog('kaniko-build') },
+          dirs: [r.dir],
+        });
       } finally {
         r.cleanup();
       }
@@ -111,9 +150,12 @@ describeBench(['registries', 'base-image'], 'kaniko-build clients, buildah path'
   const storage = privateStorage(root);
   const dockerConfig = path.join(root, 'docker-config');
   fs.mkdirSync(dockerConfig);
-  const repo = (client: string) => `${tb.TB_REGISTRY_BASIC}/kaniko-build-${client}-${crypto.randomBytes(4).toString('hex')}/app`;
+  const repo = (client: string) =>
+    `${tb.TB_REGISTRY_BASIC}/kaniko-build-${client}-${crypto.randomBytes(4).toString('hex')}/app`;
   const digestOf = async (ref: string) => {
-    const r = await run('skopeo', ['inspect', '--tls-verify=false', '--authfile', skopeoAuth, `docker://${ref}`], { timeoutMs: 60_000 });
+    const r = await run('skopeo', ['inspect', '--tls-verify=false', '--authfile', skopeoAuth, `docker://${ref}`], {
+      timeoutMs: 60_000,
+    });
     expect(r.code).toBe(0);
     return (JSON.parse(r.stdout) as { Digest: string }).Digest;
   };
@@ -127,7 +169,12 @@ describeBench(['registries', 'base-image'], 'kaniko-build clients, buildah path'
     const r = await runGithubAction({
       action: 'components/kaniko-build/action.yml',
       workspace: ws,
-      inputs: { images: image, 'auth-config-variable': 'HARBOR_ROBOT_CREDS_JSON', target: 'final', 'smoke-target': 'smoke-test' },
+      inputs: {
+        images: image,
+        'auth-config-variable': 'HARBOR_ROBOT_CREDS_JSON',
+        target: 'final',
+        'smoke-target': 'smoke-test',
+      },
       env: { HARBOR_ROBOT_CREDS_JSON: creds, ...storage.env, DOCKER_CONFIG: dockerConfig },
       ...(node ? { node } : {}),
     });
@@ -145,7 +192,13 @@ describeBench(['registries', 'base-image'], 'kaniko-build clients, buildah path'
       expect(fs.readdirSync(dockerConfig)).toEqual([]);
       expectNoLeaks({
         secrets,
-        texts: { stdout: r.stdout, stderr: r.stderr, postStdout: r.postStdout, postStderr: r.postStderr, summary: r.summary },
+        texts: {
+          stdout: r.stdout,
+          stderr: r.stderr,
+          postStdout: r.postStdout,
+          postStderr: r.postStderr,
+          summary: r.summary,
+        },
         files: Object.values(r.files),
         dirs: [ws, path.join(r.tempDir, 'runner-temp')],
       });
@@ -162,8 +215,19 @@ describeBench(['registries', 'base-image'], 'kaniko-build clients, buildah path'
     const r = await runGitlabCiLocal({
       ciYml: {
         stages: ['build', 'test'],
-        include: [componentInclude('kaniko-build', { images: image, 'auth-config-variable': 'HARBOR_ROBOT_CREDS_JSON', 'smoke-target': 'smoke-test', target: 'final' })],
-        'use-image': { stage: 'test', needs: ['kaniko-build'], script: ['echo "digest=$KANIKO_BUILD_DIGEST"', 'echo "tags=$KANIKO_BUILD_TAGS"'] },
+        include: [
+          componentInclude('kaniko-build', {
+            images: image,
+            'auth-config-variable': 'HARBOR_ROBOT_CREDS_JSON',
+            'smoke-target': 'smoke-test',
+            target: 'final',
+          }),
+        ],
+        'use-image': {
+          stage: 'test',
+          needs: ['kaniko-build'],
+          script: ['echo "digest=$KANIKO_BUILD_DIGEST"', 'echo "tags=$KANIKO_BUILD_TAGS"'],
+        },
       },
       pipeline: 'default-branch',
       files,
@@ -182,8 +246,13 @@ describeBench(['registries', 'base-image'], 'kaniko-build clients, buildah path'
       expect(stepWorkDirs(tmp)).toEqual([]);
       expect(fs.readdirSync(dockerConfig)).toEqual([]);
       const state = path.join(r.dir, '.shipline/state/kaniko-build.json');
-      if (fs.existsSync(state)) expect(JSON.parse(fs.readFileSync(state, 'utf8'))).toMatchObject({ auth: '', workdir: '' });
-      expectNoLeaks({ secrets, texts: { stdout: r.stdout, stderr: r.stderr, log: r.jobLog('kaniko-build') }, dirs: [r.dir, tmp] });
+      if (fs.existsSync(state))
+        expect(JSON.parse(fs.readFileSync(state, 'utf8'))).toMatchObject({ auth: '', workdir: '' });
+      expectNoLeaks({
+        secrets,
+        texts: { stdout: r.stdout, stderr: r.stderr, log: r.jobLog('kaniko-build') },
+        dirs: [r.dir, tmp],
+      });
     } finally {
       r.cleanup();
     }

@@ -16,7 +16,7 @@ const ACTION = 'components/run-in-container/action.yml';
 const exists = (name: string) => spawnSync('docker', ['container', 'inspect', name]).status === 0;
 
 describe('run-in-container action.yml', () => {
-  it('is valid against GitHub\'s action schema, with post cleanup always', () => {
+  it("is valid against GitHub's action schema, with post cleanup always", () => {
     const r = validateActionYml(ACTION);
     expect(r.errors).toEqual([]);
     const text = fs.readFileSync(ACTION, 'utf8');
@@ -44,24 +44,38 @@ describeBench(['docker', 'registry-open', 'node24'], 'run-in-container on the Gi
   it('start step, two exec steps, post cleanup', async () => {
     const secrets = plantCanaries('buildtoken');
     const shim = createDockerShim();
-    const common = { node, action: ACTION, workspace, env: { ...shim.env(process.env), BUILD_TOKEN: secrets.buildtoken, GITHUB_RUN_ID: '9001' } };
+    const common = {
+      node,
+      action: ACTION,
+      workspace,
+      env: { ...shim.env(process.env), BUILD_TOKEN: secrets.buildtoken, GITHUB_RUN_ID: '9001' },
+    };
     const step = async (inputs: Record<string, string>, runPost = false) => {
       const r = await runGithubAction({ ...common, inputs, runPost });
       results.push(r);
       return r;
     };
 
-    const start = await step({ mode: 'start', image: env.TB_BASE_IMAGE, env: 'BUILD_TOKEN', run: 'test -f src/app.sh\ntest ! -e junk.log' });
+    const start = await step({
+      mode: 'start',
+      image: env.TB_BASE_IMAGE,
+      env: 'BUILD_TOKEN',
+      run: 'test -f src/app.sh\ntest ! -e junk.log',
+    });
     expect(start.stdout).not.toContain('::error::');
     expect(start.exitCode).toBe(0);
     const name = start.outputs.container!;
     expect(name).toMatch(/^shipline-9001-1-test-[0-9a-f]{10}$/);
     expect(start.env.SHIPLINE_CONTAINER).toBe(name);
-    expect(start.state.container).toBe(name);
+    expect(JSON.parse(start.state.container ?? 'null')).toMatchObject({ name }); // kept for the post, typed
     expect(exists(name)).toBe(true);
     expect(start.commands.filter((c) => c.command === 'group').map((c) => c.value)).toContain('$ test -f src/app.sh');
 
-    const exec1 = await step({ mode: 'exec', env: 'BUILD_TOKEN', run: 'BUILDER=ci sh src/app.sh > out.txt\ntest -n "$BUILD_TOKEN" && echo "token: $BUILD_TOKEN"' });
+    const exec1 = await step({
+      mode: 'exec',
+      env: 'BUILD_TOKEN',
+      run: 'BUILDER=ci sh src/app.sh > out.txt\ntest -n "$BUILD_TOKEN" && echo "token: $BUILD_TOKEN"',
+    });
     expect(exec1.exitCode).toBe(0);
     expect(exec1.outputs.container).toBe(name);
     expect(exec1.stdout).toContain('token: ***');
@@ -75,7 +89,9 @@ describeBench(['docker', 'registry-open', 'node24'], 'run-in-container on the Gi
     const failing = await step({ mode: 'exec', run: 'echo failing; exit 5' });
     expect(failing.exitCode).toBe(5);
     expect(failing.outputs['exit-code']).toBe('5');
-    expect(failing.commands.filter((c) => c.command === 'error').map((c) => c.value)).toContain('command failed with exit code 5: echo failing; exit 5');
+    expect(failing.commands.filter((c) => c.command === 'error').map((c) => c.value)).toContain(
+      'command failed with exit code 5: echo failing; exit 5',
+    );
     expect(exists(name)).toBe(true);
 
     // The runner runs the start step's post at the end of the job, with its saved state.
@@ -102,7 +118,12 @@ describeBench(['docker', 'registry-open', 'node24'], 'run-in-container on the Gi
   }, 120_000);
 
   it('one-shot run with a failing command: exit code, container gone after main, post is a no-op', async () => {
-    const r = await runGithubAction({ node, action: ACTION, workspace, inputs: { image: env.TB_BASE_IMAGE, run: 'exit 17' } });
+    const r = await runGithubAction({
+      node,
+      action: ACTION,
+      workspace,
+      inputs: { image: env.TB_BASE_IMAGE, run: 'exit 17' },
+    });
     results.push(r);
     expect(r.exitCode).toBe(17);
     expect(exists(r.outputs.container!)).toBe(false);

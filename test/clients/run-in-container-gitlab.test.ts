@@ -50,7 +50,7 @@ const exists = (name: string) => docker('container', 'inspect', name).status ===
 const started = (log: string) => [...log.matchAll(/started container (\S+) of/g)].map((m) => m[1]!);
 
 describe('run-in-container template', () => {
-  it('is valid against GitLab\'s schema; the job image is its own input, inputs never in script text', () => {
+  it("is valid against GitLab's schema; the job image is its own input, inputs never in script text", () => {
     const text = fs.readFileSync(path.join(repoRoot, 'templates/run-in-container.yml'), 'utf8');
     // Every string input given (the helper substitutes text, so an empty default would read as null).
     const r = validateGitlabTemplate(text, {
@@ -77,7 +77,9 @@ describeBench(['docker', 'registry-open'], 'run-in-container on GitLab (gitlab-c
   const results: GitlabRunResult[] = [];
   afterAll(() => {
     for (const r of results) r.cleanup();
-    const tags = docker('images', '--format', '{{.Repository}}:{{.Tag}}', `${repo}/app`).stdout.split('\n').filter(Boolean);
+    const tags = docker('images', '--format', '{{.Repository}}:{{.Tag}}', `${repo}/app`)
+      .stdout.split('\n')
+      .filter(Boolean);
     if (tags.length) docker('image', 'rm', '--force', ...tags);
   });
 

@@ -22,11 +22,19 @@ const HOST_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabg
 function dotenvOf(dir: string, job: string): Record<string, string> | undefined {
   const f = path.join(dir, '.gitlab-ci-local/artifacts', job, '.gitlab-ci-reports/dotenv/.shipline/outputs.env');
   if (!fs.existsSync(f)) return undefined;
-  return Object.fromEntries(fs.readFileSync(f, 'utf8').split('\n').filter((l) => l.includes('=')).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+  return Object.fromEntries(
+    fs
+      .readFileSync(f, 'utf8')
+      .split('\n')
+      .filter((l) => l.includes('='))
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
 }
-const status = (r: { exitCode: number; stdout: string; stderr: string }) => `exit ${r.exitCode}\n${(r.stdout + r.stderr).split('\n').slice(-40).join('\n')}`;
+const status = (r: { exitCode: number; stdout: string; stderr: string }) =>
+  `exit ${r.exitCode}\n${(r.stdout + r.stderr).split('\n').slice(-40).join('\n')}`;
 // What a later script line / step does with the exported command: the key path is its 3rd word.
-const LATER = 'eval "set -- $GIT_SSH_COMMAND"; printf "key-sha=%s\\n" "$(sha256sum < "$3" | cut -d" " -f1)"; printf "derived=%s\\n" "$(ssh-keygen -y -f "$3" | cut -d" " -f1,2)"';
+const LATER =
+  'eval "set -- $GIT_SSH_COMMAND"; printf "key-sha=%s\\n" "$(sha256sum < "$3" | cut -d" " -f1)"; printf "derived=%s\\n" "$(ssh-keygen -y -f "$3" | cut -d" " -f1,2)"';
 
 let keyDir: string;
 let key: { text: string; pub: string; sha: string; lines: Record<string, string>; body: Record<string, string> };
@@ -56,12 +64,24 @@ describe('ssh-key wrappers', () => {
   });
   test("GitLab template passes GitLab's CI schema; inputs reach the job as variables only; the env file is sourced on its own line", () => {
     const text = fs.readFileSync(path.join(repoRoot, 'templates/ssh-key.yml'), 'utf8');
-    const r = validateGitlabTemplate(text, { 'key-variables': 'SSH_KEY_LINE_', 'key-base64': '$SSH_KEY_B64', 'known-hosts': 'git.example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl', host: 'git.example.com', script: ['git clone ssh://git@git.example.com/team/x.git'] });
+    const r = validateGitlabTemplate(text, {
+      'key-variables': 'SSH_KEY_LINE_',
+      'key-base64': '$SSH_KEY_B64',
+      'known-hosts': 'git.example.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl',
+      host: 'git.example.com',
+      script: ['git clone ssh://git@git.example.com/team/x.git'],
+    });
     // gitlab-ci-local 4.73's copy of the schema predates `spec:component` (GitLab 16.11+).
-    expect(r.errors.filter((e) => !/^header: \/spec must NOT have additional properties \{"additionalProperty":"component"\}/.test(e))).toEqual([]);
+    expect(
+      r.errors.filter(
+        (e) => !/^header: \/spec must NOT have additional properties \{"additionalProperty":"component"\}/.test(e),
+      ),
+    ).toEqual([]);
     const script = text.slice(text.indexOf('\n  script:\n'), text.indexOf('\n  after_script:'));
     expect(script.replace('$[[ inputs.script ]]', '')).not.toMatch(/\$\[\[\s*inputs\./);
-    expect(script).toContain('    - node "$SHIPLINE_HOME/dist/ssh-key/index.js"\n    - . "${SHIPLINE_ENV_FILE:-.shipline/env}"\n    - $[[ inputs.script ]]');
+    expect(script).toContain(
+      '    - node "$SHIPLINE_HOME/dist/ssh-key/index.js"\n    - . "${SHIPLINE_ENV_FILE:-.shipline/env}"\n    - $[[ inputs.script ]]',
+    );
   });
 });
 
@@ -70,7 +90,14 @@ describe('GitLab template under gitlab-ci-local', () => {
     const r = await runGitlabCiLocal({
       ciYml: {
         stages: ['build'],
-        include: [componentInclude('ssh-key', { 'key-variables': 'SSH_KEY_LINE_', 'known-hosts': HOST_KEY, host: 'git.example.com', script: [LATER] })],
+        include: [
+          componentInclude('ssh-key', {
+            'key-variables': 'SSH_KEY_LINE_',
+            'known-hosts': HOST_KEY,
+            host: 'git.example.com',
+            script: [LATER],
+          }),
+        ],
       },
       pipeline: 'default-branch',
       fileVariables: key.lines,
@@ -92,14 +119,29 @@ describe('GitLab template under gitlab-ci-local', () => {
   test('a broken line fails the job with its number, not its content', async () => {
     const broken = { ...key.lines, SSH_KEY_LINE_4: key.lines.SSH_KEY_LINE_4!.slice(0, 30) };
     const r = await runGitlabCiLocal({
-      ciYml: { stages: ['build'], include: [componentInclude('ssh-key', { 'key-variables': 'SSH_KEY_LINE_', 'known-hosts': `git.example.com ${HOST_KEY}`, script: ['echo should-not-run'] })] },
+      ciYml: {
+        stages: ['build'],
+        include: [
+          componentInclude('ssh-key', {
+            'key-variables': 'SSH_KEY_LINE_',
+            'known-hosts': `git.example.com ${HOST_KEY}`,
+            script: ['echo should-not-run'],
+          }),
+        ],
+      },
       pipeline: 'default-branch',
       fileVariables: broken,
     });
     try {
       expect(r.exitCode).not.toBe(0);
-      expect(r.stdout + r.stderr).toContain('line 4 (from SSH_KEY_LINE_4): 30 characters where the lines before have 70');
-      expectNoLeaks({ secrets: { ...key.body, broken: broken.SSH_KEY_LINE_4 }, texts: { stdout: r.stdout, stderr: r.stderr }, dirs: [r.dir] });
+      expect(r.stdout + r.stderr).toContain(
+        'line 4 (from SSH_KEY_LINE_4): 30 characters where the lines before have 70',
+      );
+      expectNoLeaks({
+        secrets: { ...key.body, broken: broken.SSH_KEY_LINE_4 },
+        texts: { stdout: r.stdout, stderr: r.stderr },
+        dirs: [r.dir],
+      });
     } finally {
       r.cleanup();
     }
@@ -108,7 +150,10 @@ describe('GitLab template under gitlab-ci-local', () => {
 
 describe('GitHub runtime', () => {
   const node24 = requireNode24();
-  const nodes: [string, string | undefined][] = [['node 20', undefined], ...(node24 ? [['node 24', node24] as [string, string]] : [])];
+  const nodes: [string, string | undefined][] = [
+    ['node 20', undefined],
+    ...(node24 ? [['node 24', node24] as [string, string]] : []),
+  ];
   test.each(nodes)('%s: GIT_SSH_COMMAND for a later step; post removes the key', async (_label, node) => {
     const b64 = Buffer.from(key.text).toString('base64');
     for (const [label, inputs, env] of [
@@ -124,18 +169,28 @@ describe('GitHub runtime', () => {
         ...(node ? { node } : {}),
       });
       try {
-        expect(`${label} ${status({ exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr })}`).toMatch(new RegExp(`^${label} exit 0`));
+        expect(`${label} ${status({ exitCode: r.exitCode, stdout: r.stdout, stderr: r.stderr })}`).toMatch(
+          new RegExp(`^${label} exit 0`),
+        );
         expect(Object.keys(r.env)).toEqual(['GIT_SSH_COMMAND']);
         const later = await runOk('sh', ['-c', LATER], { env: { PATH: process.env.PATH ?? '', ...r.env } });
         expect(later.stdout).toBe(`key-sha=${key.sha}\nderived=${key.pub}\n`);
         expect(r.masks).toEqual(expect.arrayContaining(Object.values(key.body)));
         // The runner's post entry with the saved state.
         const stateEnv = Object.fromEntries(Object.entries(r.state).map(([k, v]) => [`STATE_${k}`, v]));
-        const post = await run(node ?? process.execPath, [path.join(repoRoot, POST)], { env: { PATH: process.env.PATH ?? '', GITHUB_ACTIONS: 'true', ...stateEnv }, cwd: r.workspace });
+        const post = await run(node ?? process.execPath, [path.join(repoRoot, POST)], {
+          env: { PATH: process.env.PATH ?? '', GITHUB_ACTIONS: 'true', ...stateEnv },
+          cwd: r.workspace,
+        });
         expect(post.code).toBe(0);
         expect(fs.existsSync(path.dirname(r.outputs['key-file']!))).toBe(false);
         expect(fs.readdirSync(path.join(r.tempDir, 'runner-temp'))).toEqual([]);
-        expectNoLeaks({ secrets: { ...key.body, b64 }, texts: { stdout: r.stdout, stderr: r.stderr, post: post.stdout + post.stderr }, files: [r.files.output, r.files.env, r.files.state], dirs: [r.workspace] });
+        expectNoLeaks({
+          secrets: { ...key.body, b64 },
+          texts: { stdout: r.stdout, stderr: r.stderr, post: post.stdout + post.stderr },
+          files: [r.files.output, r.files.env, r.files.state],
+          dirs: [r.workspace],
+        });
       } finally {
         r.cleanup();
       }

@@ -13,11 +13,18 @@ const steps = fs
   .filter((d) => d.isDirectory())
   .map((d) => d.name)
   .sort();
-const stepDef = (name: string) => (require(path.join(repoRoot, 'dist', name, 'index.js')) as { step: { post?: unknown; inputs: Record<string, unknown> } }).step;
+const stepDef = (name: string) =>
+  (
+    require(path.join(repoRoot, 'dist', name, 'index.js')) as {
+      step: { post?: unknown; inputs: Record<string, unknown> };
+    }
+  ).step;
 const AWS_STEPS = new Set(['assume-role', 'ecr-login', 'retag']);
 
 test('every step under src/steps is built', () => {
-  const src = fs.readdirSync(path.join(repoRoot, 'src/steps')).filter((n) => fs.existsSync(path.join(repoRoot, 'src/steps', n, 'index.ts')));
+  const src = fs
+    .readdirSync(path.join(repoRoot, 'src/steps'))
+    .filter((n) => fs.existsSync(path.join(repoRoot, 'src/steps', n, 'index.ts')));
   expect(steps).toEqual(src.sort());
 });
 

@@ -86,13 +86,24 @@ export function readBody(req: IncomingMessage, limit = MAX_BODY): Promise<Buffer
   });
 }
 
-export function sendJson(res: ServerResponse, status: number, value: unknown, headers: Record<string, string> = {}): void {
+export function sendJson(
+  res: ServerResponse,
+  status: number,
+  value: unknown,
+  headers: Record<string, string> = {},
+): void {
   const body = Buffer.from(JSON.stringify(value));
   res.writeHead(status, { 'content-type': 'application/json', 'content-length': String(body.length), ...headers });
   res.end(body);
 }
 
-export function sendText(res: ServerResponse, status: number, text: string, contentType = 'text/plain', headers: Record<string, string> = {}): void {
+export function sendText(
+  res: ServerResponse,
+  status: number,
+  text: string,
+  contentType = 'text/plain',
+  headers: Record<string, string> = {},
+): void {
   const body = Buffer.from(text);
   res.writeHead(status, { 'content-type': contentType, 'content-length': String(body.length), ...headers });
   res.end(body);
@@ -157,7 +168,9 @@ export class Endpoint {
   }
 
   private takeFault(action: string, path: string): Fault | undefined {
-    const i = this.faults.findIndex((f) => f.count > 0 && (!f.match || action.includes(f.match) || path.includes(f.match)));
+    const i = this.faults.findIndex(
+      (f) => f.count > 0 && (!f.match || action.includes(f.match) || path.includes(f.match)),
+    );
     if (i < 0) return undefined;
     const f = this.faults[i]!;
     f.count -= 1;
@@ -207,10 +220,23 @@ export class Endpoint {
       } else {
         const render: FaultRender =
           fault.kind === '429'
-            ? { status: 429, code: fault.code ?? 'Throttling', message: fault.message ?? 'Rate exceeded', retryAfter: fault.retryAfter ?? 1 }
+            ? {
+                status: 429,
+                code: fault.code ?? 'Throttling',
+                message: fault.message ?? 'Rate exceeded',
+                retryAfter: fault.retryAfter ?? 1,
+              }
             : fault.kind === '500'
-              ? { status: 500, code: fault.code ?? 'InternalFailure', message: fault.message ?? 'injected internal error' }
-              : { status: fault.status ?? 400, code: fault.code ?? 'InjectedError', message: fault.message ?? 'injected error' };
+              ? {
+                  status: 500,
+                  code: fault.code ?? 'InternalFailure',
+                  message: fault.message ?? 'injected internal error',
+                }
+              : {
+                  status: fault.status ?? 400,
+                  code: fault.code ?? 'InjectedError',
+                  message: fault.message ?? 'injected error',
+                };
         if (fault.kind !== '429' && fault.retryAfter !== undefined) render.retryAfter = fault.retryAfter;
         (this.spec.renderFault ?? defaultRenderFault)(res, render, meta);
         return;

@@ -28,7 +28,11 @@ interface ImageId {
 }
 
 class EcrError extends Error {
-  constructor(readonly type: string, message: string, readonly status = 400) {
+  constructor(
+    readonly type: string,
+    message: string,
+    readonly status = 400,
+  ) {
     super(message);
   }
 }
@@ -82,19 +86,29 @@ export function createEcr(cfg: BenchConfig, store: CredentialStore): Endpoint {
   }
 
   async function repo(name: unknown): Promise<Repo> {
-    if (typeof name !== 'string' || !name) throw new EcrError('InvalidParameterException', 'repositoryName must be provided');
+    if (typeof name !== 'string' || !name)
+      throw new EcrError('InvalidParameterException', 'repositoryName must be provided');
     const known = repos.find((r) => r.name === name);
     if (known) return known;
     if ((await catalog()).includes(name)) return { name, mutability: 'MUTABLE', createdAt: Date.now() / 1000 };
-    throw new EcrError('RepositoryNotFoundException', `The repository with name '${name}' does not exist in the registry with id '${cfg.account}'`);
+    throw new EcrError(
+      'RepositoryNotFoundException',
+      `The repository with name '${name}' does not exist in the registry with id '${cfg.account}'`,
+    );
   }
 
-  async function getManifest(name: string, ref: string): Promise<{ bytes: Buffer; mediaType: string; digest: string } | undefined> {
-    const r = await fetch(`${registry}/v2/${name}/manifests/${ref}`, { headers: { authorization: basic, accept: MANIFEST_ACCEPT } });
+  async function getManifest(
+    name: string,
+    ref: string,
+  ): Promise<{ bytes: Buffer; mediaType: string; digest: string } | undefined> {
+    const r = await fetch(`${registry}/v2/${name}/manifests/${ref}`, {
+      headers: { authorization: basic, accept: MANIFEST_ACCEPT },
+    });
     if (r.status === 404) return undefined;
     if (!r.ok) throw new EcrError('ServerException', `registry answered ${r.status} for ${name}:${ref}`, 500);
     const bytes = Buffer.from(await r.arrayBuffer());
-    const digest = r.headers.get('docker-content-digest') ?? `sha256:${crypto.createHash('sha256').update(bytes).digest('hex')}`;
+    const digest =
+      r.headers.get('docker-content-digest') ?? `sha256:${crypto.createHash('sha256').update(bytes).digest('hex')}`;
     return { bytes, mediaType: (r.headers.get('content-type') ?? '').split(';')[0]!.trim(), digest };
   }
 
@@ -111,16 +125,28 @@ export function createEcr(cfg: BenchConfig, store: CredentialStore): Endpoint {
     DescribeRepositories: async (input) => {
       const names = input.repositoryNames as string[] | undefined;
       if (names?.length) return { repositories: await Promise.all(names.map(async (n) => repoJson(await repo(n)))) };
-      const extra = (await catalog()).filter((n) => !repos.some((r) => r.name === n)).map((name) => ({ name, mutability: 'MUTABLE' as const, createdAt: Date.now() / 1000 }));
+      const extra = (await catalog())
+        .filter((n) => !repos.some((r) => r.name === n))
+        .map((name) => ({ name, mutability: 'MUTABLE' as const, createdAt: Date.now() / 1000 }));
       return { repositories: [...repos, ...extra].map(repoJson) };
     },
     CreateRepository: async (input) => {
       const name = String(input.repositoryName ?? '');
-      if (!/^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/.test(name) || name.length < 2 || name.length > 256) {
-        throw new EcrError('InvalidParameterException', `Invalid parameter at 'repositoryName' failed to satisfy constraint: 'must satisfy regular expression '(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*''`);
+      if (
+        !/^(?:[a-z0-9]+(?:[._-][a-z0-9]+)*\/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$/.test(name) ||
+        name.length < 2 ||
+        name.length > 256
+      ) {
+        throw new EcrError(
+          'InvalidParameterException',
+          `Invalid parameter at 'repositoryName' failed to satisfy constraint: 'must satisfy regular expression '(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*''`,
+        );
       }
       if (repos.some((r) => r.name === name)) {
-        throw new EcrError('RepositoryAlreadyExistsException', `The repository with name '${name}' already exists in the registry with id '${cfg.account}'`);
+        throw new EcrError(
+          'RepositoryAlreadyExistsException',
+          `The repository with name '${name}' already exists in the registry with id '${cfg.account}'`,
+        );
       }
       const mutability = input.imageTagMutability === 'IMMUTABLE' ? 'IMMUTABLE' : 'MUTABLE';
       const r: Repo = { name, mutability, createdAt: Date.now() / 1000 };
@@ -135,7 +161,11 @@ export function createEcr(cfg: BenchConfig, store: CredentialStore): Endpoint {
       for (const id of ids) {
         const ref = id.imageTag ?? id.imageDigest;
         if (!ref) {
-          failures.push({ imageId: id, failureCode: 'MissingDigestAndTag', failureReason: 'Invalid request: imageId must have tag or digest' });
+          failures.push({
+            imageId: id,
+            failureCode: 'MissingDigestAndTag',
+            failureReason: 'Invalid request: imageId must have tag or digest',
+          });
           continue;
         }
         const m = await getManifest(r.name, ref);
@@ -144,24 +174,38 @@ export function createEcr(cfg: BenchConfig, store: CredentialStore): Endpoint {
           continue;
         }
         if (id.imageDigest && id.imageTag && m.digest !== id.imageDigest) {
-          failures.push({ imageId: id, failureCode: 'ImageTagDoesNotMatchDigest', failureReason: 'Requested image tag does not match the requested digest' });
+          failures.push({
+            imageId: id,
+            failureCode: 'ImageTagDoesNotMatchDigest',
+            failureReason: 'Requested image tag does not match the requested digest',
+          });
           continue;
         }
         const imageId: ImageId = { imageDigest: m.digest };
         if (id.imageTag) imageId.imageTag = id.imageTag;
-        images.push({ registryId: cfg.account, repositoryName: r.name, imageId, imageManifest: m.bytes.toString('utf8'), imageManifestMediaType: m.mediaType });
+        images.push({
+          registryId: cfg.account,
+          repositoryName: r.name,
+          imageId,
+          imageManifest: m.bytes.toString('utf8'),
+          imageManifestMediaType: m.mediaType,
+        });
       }
       return { images, failures };
     },
     PutImage: async (input) => {
       const r = await repo(input.repositoryName);
       const manifest = input.imageManifest;
-      if (typeof manifest !== 'string' || !manifest) throw new EcrError('InvalidParameterException', 'imageManifest must be provided');
+      if (typeof manifest !== 'string' || !manifest)
+        throw new EcrError('InvalidParameterException', 'imageManifest must be provided');
       const tag = typeof input.imageTag === 'string' ? input.imageTag : undefined;
       const bytes = Buffer.from(manifest, 'utf8');
       const digest = `sha256:${crypto.createHash('sha256').update(bytes).digest('hex')}`;
       if (typeof input.imageDigest === 'string' && input.imageDigest !== digest) {
-        throw new EcrError('ImageDigestDoesNotMatchException', `The provided digest '${input.imageDigest}' does not match the computed digest '${digest}' of the manifest`);
+        throw new EcrError(
+          'ImageDigestDoesNotMatchException',
+          `The provided digest '${input.imageDigest}' does not match the computed digest '${digest}' of the manifest`,
+        );
       }
       let mediaType = typeof input.imageManifestMediaType === 'string' ? input.imageManifestMediaType : '';
       if (!mediaType) {
@@ -171,14 +215,24 @@ export function createEcr(cfg: BenchConfig, store: CredentialStore): Endpoint {
           throw new EcrError('InvalidParameterException', 'Invalid parameter at imageManifest: not valid JSON');
         }
       }
-      if (!mediaType) throw new EcrError('InvalidParameterException', 'imageManifestMediaType could not be determined; pass it explicitly');
+      if (!mediaType)
+        throw new EcrError(
+          'InvalidParameterException',
+          'imageManifestMediaType could not be determined; pass it explicitly',
+        );
       if (tag) {
         const existing = await getManifest(r.name, tag);
         if (existing && existing.digest === digest) {
-          throw new EcrError('ImageAlreadyExistsException', `Image with digest '${digest}' and tag '${tag}' already exists in the repository with name '${r.name}' in registry with id '${cfg.account}'`);
+          throw new EcrError(
+            'ImageAlreadyExistsException',
+            `Image with digest '${digest}' and tag '${tag}' already exists in the repository with name '${r.name}' in registry with id '${cfg.account}'`,
+          );
         }
         if (existing && r.mutability === 'IMMUTABLE') {
-          throw new EcrError('ImageTagAlreadyExistsException', `The image tag '${tag}' already exists in the '${r.name}' repository and cannot be overwritten because the repository is immutable.`);
+          throw new EcrError(
+            'ImageTagAlreadyExistsException',
+            `The image tag '${tag}' already exists in the '${r.name}' repository and cannot be overwritten because the repository is immutable.`,
+          );
         }
       }
       const put = await fetch(`${registry}/v2/${r.name}/manifests/${tag ?? digest}`, {
@@ -187,12 +241,23 @@ export function createEcr(cfg: BenchConfig, store: CredentialStore): Endpoint {
         body: bytes,
       });
       if (put.status === 400) {
-        throw new EcrError('InvalidParameterException', `registry rejected the manifest: ${(await put.text()).slice(0, 300)}`);
+        throw new EcrError(
+          'InvalidParameterException',
+          `registry rejected the manifest: ${(await put.text()).slice(0, 300)}`,
+        );
       }
       if (!put.ok) throw new EcrError('ServerException', `registry answered ${put.status} to the manifest PUT`, 500);
       const imageId: ImageId = { imageDigest: digest };
       if (tag) imageId.imageTag = tag;
-      return { image: { registryId: cfg.account, repositoryName: r.name, imageId, imageManifest: manifest, imageManifestMediaType: mediaType } };
+      return {
+        image: {
+          registryId: cfg.account,
+          repositoryName: r.name,
+          imageId,
+          imageManifest: manifest,
+          imageManifestMediaType: mediaType,
+        },
+      };
     },
     DescribeImages: async (input) => {
       const r = await repo(input.repositoryName);
@@ -208,9 +273,23 @@ export function createEcr(cfg: BenchConfig, store: CredentialStore): Endpoint {
       }
       const wanted = (input.imageIds as ImageId[] | undefined) ?? [];
       const details = [...byDigest.entries()]
-        .filter(([d, e]) => !wanted.length || wanted.some((w) => w.imageDigest === d || (w.imageTag && e.tags.includes(w.imageTag))))
-        .map(([d, e]) => ({ registryId: cfg.account, repositoryName: r.name, imageDigest: d, imageTags: e.tags, imageManifestMediaType: e.mediaType, imageSizeInBytes: e.size }));
-      if (wanted.length && !details.length) throw new EcrError('ImageNotFoundException', `The image with imageId ${JSON.stringify(wanted[0])} does not exist within the repository with name '${r.name}' in the registry with id '${cfg.account}'`);
+        .filter(
+          ([d, e]) =>
+            !wanted.length || wanted.some((w) => w.imageDigest === d || (w.imageTag && e.tags.includes(w.imageTag))),
+        )
+        .map(([d, e]) => ({
+          registryId: cfg.account,
+          repositoryName: r.name,
+          imageDigest: d,
+          imageTags: e.tags,
+          imageManifestMediaType: e.mediaType,
+          imageSizeInBytes: e.size,
+        }));
+      if (wanted.length && !details.length)
+        throw new EcrError(
+          'ImageNotFoundException',
+          `The image with imageId ${JSON.stringify(wanted[0])} does not exist within the repository with name '${r.name}' in the registry with id '${cfg.account}'`,
+        );
       return { imageDetails: details };
     },
   };
@@ -223,7 +302,13 @@ export function createEcr(cfg: BenchConfig, store: CredentialStore): Endpoint {
       return target.startsWith(TARGET_PREFIX) ? target.slice(TARGET_PREFIX.length) : target || 'Unknown';
     },
     renderFault: (res, f: FaultRender) =>
-      sendEcrError(res, f.status, f.status === 429 ? 'ThrottlingException' : f.status >= 500 ? 'ServerException' : f.code, f.message, f.retryAfter),
+      sendEcrError(
+        res,
+        f.status,
+        f.status === 429 ? 'ThrottlingException' : f.status >= 500 ? 'ServerException' : f.code,
+        f.message,
+        f.retryAfter,
+      ),
     reset: () => {
       repos = defaultRepos();
     },
@@ -255,4 +340,3 @@ export function createEcr(cfg: BenchConfig, store: CredentialStore): Endpoint {
     },
   });
 }
-

@@ -24,7 +24,12 @@ async function main(): Promise<void> {
     oidc.endpoint,
     createVault(cfg).endpoint,
     createRegistryProxy('registry-open-proxy', cfg.ports.openProxy, { host: cfg.host, port: cfg.ports.open }, cfg.host),
-    createRegistryProxy('registry-token-proxy', cfg.ports.tokenProxy, { host: cfg.host, port: cfg.ports.token }, cfg.host),
+    createRegistryProxy(
+      'registry-token-proxy',
+      cfg.ports.tokenProxy,
+      { host: cfg.host, port: cfg.ports.token },
+      cfg.host,
+    ),
   ];
   for (const e of endpoints) {
     e.spec.host = cfg.host;

@@ -91,7 +91,11 @@ function foreignSigningKey(): SigningKey {
   return foreign;
 }
 
-export function mintWithKey(key: SigningKey, issuer: string, opts: MintOptions = {}): { token: string; claims: Claims } {
+export function mintWithKey(
+  key: SigningKey,
+  issuer: string,
+  opts: MintOptions = {},
+): { token: string; claims: Claims } {
   const flavor = opts.flavor ?? 'gitlab';
   const audience = opts.audience ?? 'sts.amazonaws.com';
   const now = Math.floor(Date.now() / 1000);
@@ -99,7 +103,11 @@ export function mintWithKey(key: SigningKey, issuer: string, opts: MintOptions =
   const ttl = opts.ttlSeconds ?? 300;
   const times =
     opts.expiredSecondsAgo !== undefined
-      ? { iat: now - opts.expiredSecondsAgo - ttl, nbf: now - opts.expiredSecondsAgo - ttl, exp: now - opts.expiredSecondsAgo }
+      ? {
+          iat: now - opts.expiredSecondsAgo - ttl,
+          nbf: now - opts.expiredSecondsAgo - ttl,
+          exp: now - opts.expiredSecondsAgo,
+        }
       : { iat: now, nbf: now - 5, exp: now + ttl };
   const claims: Claims = { jti: crypto.randomUUID(), ...base, ...times, ...opts.claims };
   const signer = opts.foreignKey ? foreignSigningKey() : key;
@@ -110,7 +118,8 @@ export function mintWithKey(key: SigningKey, issuer: string, opts: MintOptions =
 export function mintIdToken(opts: MintOptions = {}): string {
   const keyFile = opts.keyFile ?? process.env.TB_OIDC_KEY_FILE;
   const issuer = opts.issuer ?? process.env.TB_OIDC_URL;
-  if (!keyFile || !issuer) throw new Error('mintIdToken needs TB_OIDC_KEY_FILE and TB_OIDC_URL (is the test bench up?)');
+  if (!keyFile || !issuer)
+    throw new Error('mintIdToken needs TB_OIDC_KEY_FILE and TB_OIDC_URL (is the test bench up?)');
   return mintWithKey(loadSigningKey(fs.readFileSync(keyFile, 'utf8')), issuer, opts).token;
 }
 
@@ -157,7 +166,9 @@ export function createOidc(cfg: BenchConfig): OidcIssuer {
       if (p === '/token' && req.method === 'GET') {
         const auth = req.headers.authorization ?? '';
         if (auth !== `Bearer ${cfg.oidc.githubRequestToken}`) {
-          return sendJson(res, 401, { message: 'Unable to get ACTIONS_ID_TOKEN_REQUEST_TOKEN: bad or missing bearer token' });
+          return sendJson(res, 401, {
+            message: 'Unable to get ACTIONS_ID_TOKEN_REQUEST_TOKEN: bad or missing bearer token',
+          });
         }
         const audience = meta.url.searchParams.get('audience') ?? 'https://github.com/shipline';
         meta.details.audience = audience;

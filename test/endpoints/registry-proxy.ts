@@ -14,7 +14,12 @@ export function classifyRegistryRequest(method: string, path: string): { action:
   return out;
 }
 
-export function createRegistryProxy(name: string, port: number, upstream: { host: string; port: number }, host = '127.0.0.1'): Endpoint {
+export function createRegistryProxy(
+  name: string,
+  port: number,
+  upstream: { host: string; port: number },
+  host = '127.0.0.1',
+): Endpoint {
   return new Endpoint({
     name,
     host,
@@ -39,7 +44,8 @@ export function createRegistryProxy(name: string, port: number, upstream: { host
           },
         );
         up.on('error', (e) => {
-          if (!res.headersSent) sendJson(res, 502, { errors: [{ code: 'UNAVAILABLE', message: `bench proxy: upstream ${e.message}` }] });
+          if (!res.headersSent)
+            sendJson(res, 502, { errors: [{ code: 'UNAVAILABLE', message: `bench proxy: upstream ${e.message}` }] });
           else res.destroy();
           resolve();
         });

@@ -28,7 +28,10 @@ export interface Session extends KnownCredential {
 
 export class CredentialStore {
   readonly sessions = new Map<string, Session>();
-  constructor(readonly account: string, readonly staticKey: { accessKeyId: string; secretAccessKey: string }) {}
+  constructor(
+    readonly account: string,
+    readonly staticKey: { accessKeyId: string; secretAccessKey: string },
+  ) {}
 
   lookup = (accessKeyId: string): KnownCredential | undefined => {
     if (accessKeyId === this.staticKey.accessKeyId) return { secretAccessKey: this.staticKey.secretAccessKey };
@@ -61,28 +64,55 @@ export class CredentialStore {
 
 export function defaultRoles(cfg: BenchConfig): Role[] {
   return [
-    { name: 'shipline-ci', maxSessionDuration: 3600, webIdentity: { audiences: ['sts.amazonaws.com'], subjects: ['*'] }, assumeRole: {} },
+    {
+      name: 'shipline-ci',
+      maxSessionDuration: 3600,
+      webIdentity: { audiences: ['sts.amazonaws.com'], subjects: ['*'] },
+      assumeRole: {},
+    },
     {
       name: 'shipline-main',
       maxSessionDuration: 3600,
       webIdentity: {
         audiences: ['sts.amazonaws.com'],
-        subjects: ['repo:shipline/shipline:ref:refs/heads/main', 'project_path:shipline/shipline:ref_type:branch:ref:main'],
+        subjects: [
+          'repo:shipline/shipline:ref:refs/heads/main',
+          'project_path:shipline/shipline:ref_type:branch:ref:main',
+        ],
       },
     },
-    { name: 'shipline-gitlab', maxSessionDuration: 3600, webIdentity: { audiences: ['https://gitlab.example.com'], subjects: ['project_path:shipline/*'] } },
-    { name: 'shipline-long', maxSessionDuration: 43200, webIdentity: { audiences: ['sts.amazonaws.com'], subjects: ['*'] }, assumeRole: {} },
+    {
+      name: 'shipline-gitlab',
+      maxSessionDuration: 3600,
+      webIdentity: { audiences: ['https://gitlab.example.com'], subjects: ['project_path:shipline/*'] },
+    },
+    {
+      name: 'shipline-long',
+      maxSessionDuration: 43200,
+      webIdentity: { audiences: ['sts.amazonaws.com'], subjects: ['*'] },
+      assumeRole: {},
+    },
     { name: 'shipline-external', maxSessionDuration: 3600, assumeRole: { externalId: cfg.aws.externalId } },
   ];
 }
 
-const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
+const esc = (s: string) =>
+  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&apos;');
 const iso = (d: Date) => d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 const glob = (pattern: string, value: string) =>
-  new RegExp(`^${pattern.split('*').map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*')}$`).test(value);
+  new RegExp(
+    `^${pattern
+      .split('*')
+      .map((p) => p.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*')}$`,
+  ).test(value);
 
 class StsError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -107,14 +137,19 @@ function sendResult(res: ServerResponse, action: string, inner: string): void {
 const credentialsXml = (s: Session) =>
   `    <Credentials>\n      <AccessKeyId>${s.accessKeyId}</AccessKeyId>\n      <SecretAccessKey>${esc(s.secretAccessKey)}</SecretAccessKey>\n` +
   `      <SessionToken>${esc(s.sessionToken ?? '')}</SessionToken>\n      <Expiration>${iso(s.expiration!)}</Expiration>\n    </Credentials>\n`;
-const userXml = (s: Session) => `    <AssumedRoleUser>\n      <Arn>${esc(s.arn)}</Arn>\n      <AssumedRoleId>${esc(s.userId)}</AssumedRoleId>\n    </AssumedRoleUser>\n`;
+const userXml = (s: Session) =>
+  `    <AssumedRoleUser>\n      <Arn>${esc(s.arn)}</Arn>\n      <AssumedRoleId>${esc(s.userId)}</AssumedRoleId>\n    </AssumedRoleUser>\n`;
 
 export interface Sts {
   endpoint: Endpoint;
   store: CredentialStore;
 }
 
-export function createSts(cfg: BenchConfig, issuer: { issuer: string; keys: () => SigningKey[] }, store: CredentialStore): Sts {
+export function createSts(
+  cfg: BenchConfig,
+  issuer: { issuer: string; keys: () => SigningKey[] },
+  store: CredentialStore,
+): Sts {
   const account = cfg.account;
   let roles = defaultRoles(cfg);
   /** Client IDs registered on the IAM OIDC provider for the bench issuer. */
@@ -126,24 +161,59 @@ export function createSts(cfg: BenchConfig, issuer: { issuer: string; keys: () =
     return roles.find((r) => r.name === m[2]);
   };
 
-  function validateCommon(p: URLSearchParams, maxFor: (role: Role) => number, role: Role | undefined): { sessionName: string; seconds: number } {
+  function validateCommon(
+    p: URLSearchParams,
+    maxFor: (role: Role) => number,
+    role: Role | undefined,
+  ): { sessionName: string; seconds: number } {
     const roleArn = p.get('RoleArn');
     const sessionName = p.get('RoleSessionName');
-    if (!roleArn) throw new StsError(400, 'ValidationError', "1 validation error detected: Value null at 'roleArn' failed to satisfy constraint: Member must not be null");
-    if (roleArn.length < 20) throw new StsError(400, 'ValidationError', `1 validation error detected: Value '${roleArn}' at 'roleArn' failed to satisfy constraint: Member must have length greater than or equal to 20`);
-    if (!sessionName) throw new StsError(400, 'ValidationError', "1 validation error detected: Value null at 'roleSessionName' failed to satisfy constraint: Member must not be null");
+    if (!roleArn)
+      throw new StsError(
+        400,
+        'ValidationError',
+        "1 validation error detected: Value null at 'roleArn' failed to satisfy constraint: Member must not be null",
+      );
+    if (roleArn.length < 20)
+      throw new StsError(
+        400,
+        'ValidationError',
+        `1 validation error detected: Value '${roleArn}' at 'roleArn' failed to satisfy constraint: Member must have length greater than or equal to 20`,
+      );
+    if (!sessionName)
+      throw new StsError(
+        400,
+        'ValidationError',
+        "1 validation error detected: Value null at 'roleSessionName' failed to satisfy constraint: Member must not be null",
+      );
     if (!/^[\w+=,.@-]{2,64}$/.test(sessionName)) {
-      throw new StsError(400, 'ValidationError', `1 validation error detected: Value '${sessionName}' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*`);
+      throw new StsError(
+        400,
+        'ValidationError',
+        `1 validation error detected: Value '${sessionName}' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*`,
+      );
     }
     const seconds = Number(p.get('DurationSeconds') ?? 3600);
     if (!Number.isInteger(seconds) || seconds < 900) {
-      throw new StsError(400, 'ValidationError', `1 validation error detected: Value '${p.get('DurationSeconds')}' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900`);
+      throw new StsError(
+        400,
+        'ValidationError',
+        `1 validation error detected: Value '${p.get('DurationSeconds')}' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to 900`,
+      );
     }
     if (seconds > 43200) {
-      throw new StsError(400, 'ValidationError', `1 validation error detected: Value '${seconds}' at 'durationSeconds' failed to satisfy constraint: Member must have value less than or equal to 43200`);
+      throw new StsError(
+        400,
+        'ValidationError',
+        `1 validation error detected: Value '${seconds}' at 'durationSeconds' failed to satisfy constraint: Member must have value less than or equal to 43200`,
+      );
     }
     if (role && seconds > maxFor(role)) {
-      throw new StsError(400, 'ValidationError', 'The requested DurationSeconds exceeds the MaxSessionDuration set for this role.');
+      throw new StsError(
+        400,
+        'ValidationError',
+        'The requested DurationSeconds exceeds the MaxSessionDuration set for this role.',
+      );
     }
     return { sessionName, seconds };
   }
@@ -153,28 +223,51 @@ export function createSts(cfg: BenchConfig, issuer: { issuer: string; keys: () =
     const role = findRole(roleArn);
     const { sessionName, seconds } = validateCommon(p, (r) => r.maxSessionDuration, role);
     const token = p.get('WebIdentityToken');
-    if (!token) throw new StsError(400, 'ValidationError', "1 validation error detected: Value null at 'webIdentityToken' failed to satisfy constraint: Member must not be null");
+    if (!token)
+      throw new StsError(
+        400,
+        'ValidationError',
+        "1 validation error detected: Value null at 'webIdentityToken' failed to satisfy constraint: Member must not be null",
+      );
     let decoded;
     try {
       decoded = decodeJwt(token);
     } catch {
-      throw new StsError(400, 'InvalidIdentityToken', 'The ID Token provided is not a valid JWT. (You may see this error if you sent an Access Token)');
+      throw new StsError(
+        400,
+        'InvalidIdentityToken',
+        'The ID Token provided is not a valid JWT. (You may see this error if you sent an Access Token)',
+      );
     }
     const c = decoded.claims;
     details.sub = c.sub;
     details.aud = c.aud;
     details.role = roleArn;
-    if (c.iss !== issuer.issuer) throw new StsError(400, 'InvalidIdentityToken', `No OpenIDConnect provider found in your account for ${String(c.iss)}`);
+    if (c.iss !== issuer.issuer)
+      throw new StsError(
+        400,
+        'InvalidIdentityToken',
+        `No OpenIDConnect provider found in your account for ${String(c.iss)}`,
+      );
     try {
       verifyJwtSignature(decoded, issuer.keys());
     } catch (e) {
-      throw new StsError(400, 'InvalidIdentityToken', `The web identity token that was passed could not be validated by AWS. Get a new identity token from the identity provider and then retry the request. (${(e as Error).message})`);
+      throw new StsError(
+        400,
+        'InvalidIdentityToken',
+        `The web identity token that was passed could not be validated by AWS. Get a new identity token from the identity provider and then retry the request. (${(e as Error).message})`,
+      );
     }
     const now = Math.floor(Date.now() / 1000);
     if (typeof c.exp !== 'number' || c.exp <= now) {
-      throw new StsError(400, 'ExpiredTokenException', `Token expired: current date/time ${now} must be before the expiration date/time ${String(c.exp)}`);
+      throw new StsError(
+        400,
+        'ExpiredTokenException',
+        `Token expired: current date/time ${now} must be before the expiration date/time ${String(c.exp)}`,
+      );
     }
-    if (typeof c.nbf === 'number' && c.nbf > now + 60) throw new StsError(400, 'InvalidIdentityToken', 'Token is not yet valid (nbf is in the future)');
+    if (typeof c.nbf === 'number' && c.nbf > now + 60)
+      throw new StsError(400, 'InvalidIdentityToken', 'Token is not yet valid (nbf is in the future)');
     const auds = Array.isArray(c.aud) ? c.aud.map(String) : [String(c.aud)];
     const known = providerAudiences();
     if (!auds.some((a) => known.has(a))) throw new StsError(400, 'InvalidIdentityToken', 'Incorrect token audience');
@@ -206,7 +299,11 @@ export function createSts(cfg: BenchConfig, issuer: { issuer: string; keys: () =
       role,
     );
     if (who.chained && seconds > 3600) {
-      throw new StsError(400, 'ValidationError', 'The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.');
+      throw new StsError(
+        400,
+        'ValidationError',
+        'The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.',
+      );
     }
     const denied = `User: ${who.arn} is not authorized to perform: sts:AssumeRole on resource: ${roleArn}`;
     if (!role || !role.assumeRole) throw new StsError(403, 'AccessDenied', denied);
@@ -220,8 +317,16 @@ export function createSts(cfg: BenchConfig, issuer: { issuer: string; keys: () =
   const endpoint = new Endpoint({
     name: 'sts',
     port: cfg.ports.sts,
-    classify: (_req, url, body) => new URLSearchParams(body.toString()).get('Action') ?? url.searchParams.get('Action') ?? 'Unknown',
-    renderFault: (res, f: FaultRender) => sendError(res, f.status, f.status === 429 ? 'Throttling' : f.code === 'InternalFailure' ? 'InternalFailure' : f.code, f.message, f.retryAfter),
+    classify: (_req, url, body) =>
+      new URLSearchParams(body.toString()).get('Action') ?? url.searchParams.get('Action') ?? 'Unknown',
+    renderFault: (res, f: FaultRender) =>
+      sendError(
+        res,
+        f.status,
+        f.status === 429 ? 'Throttling' : f.code === 'InternalFailure' ? 'InternalFailure' : f.code,
+        f.message,
+        f.retryAfter,
+      ),
     reset: () => {
       roles = defaultRoles(cfg);
     },
@@ -254,7 +359,11 @@ export function createSts(cfg: BenchConfig, issuer: { issuer: string; keys: () =
           meta.details.accessKeyId = auth.accessKeyId;
           if (meta.action === 'AssumeRole') return assumeRole(res, p, auth.accessKeyId, meta.details);
           const who = store.identity(auth.accessKeyId);
-          return sendResult(res, 'GetCallerIdentity', `    <Arn>${esc(who.arn)}</Arn>\n    <UserId>${esc(who.userId)}</UserId>\n    <Account>${account}</Account>\n`);
+          return sendResult(
+            res,
+            'GetCallerIdentity',
+            `    <Arn>${esc(who.arn)}</Arn>\n    <UserId>${esc(who.userId)}</UserId>\n    <Account>${account}</Account>\n`,
+          );
         }
         sendError(res, 400, 'InvalidAction', `Could not find operation ${meta.action} for version 2011-06-15`);
       } catch (e) {

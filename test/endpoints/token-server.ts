@@ -22,7 +22,14 @@ export function parseScopes(values: string[]): Access[] {
     const first = v.indexOf(':');
     const last = v.lastIndexOf(':');
     if (first < 0 || last === first) continue;
-    out.push({ type: v.slice(0, first), name: v.slice(first + 1, last), actions: v.slice(last + 1).split(',').filter(Boolean) });
+    out.push({
+      type: v.slice(0, first),
+      name: v.slice(first + 1, last),
+      actions: v
+        .slice(last + 1)
+        .split(',')
+        .filter(Boolean),
+    });
   }
   return out;
 }
@@ -41,7 +48,12 @@ export function createTokenServer(cfg: BenchConfig): Endpoint {
   let ttl = 300;
 
   const deny = (res: ServerResponse, status: number, message: string) =>
-    sendJson(res, status, { errors: [{ code: status === 401 ? 'UNAUTHORIZED' : 'DENIED', message }], details: message }, status === 401 ? { 'www-authenticate': 'Basic realm="shipline-testbed"' } : {});
+    sendJson(
+      res,
+      status,
+      { errors: [{ code: status === 401 ? 'UNAUTHORIZED' : 'DENIED', message }], details: message },
+      status === 401 ? { 'www-authenticate': 'Basic realm="shipline-testbed"' } : {},
+    );
 
   return new Endpoint({
     name: 'token-server',
@@ -50,7 +62,12 @@ export function createTokenServer(cfg: BenchConfig): Endpoint {
     renderFault: (res, f: FaultRender) => {
       const headers: Record<string, string> = {};
       if (f.retryAfter !== undefined) headers['retry-after'] = String(f.retryAfter);
-      sendJson(res, f.status, { errors: [{ code: f.status === 429 ? 'TOOMANYREQUESTS' : 'UNAVAILABLE', message: f.message }] }, headers);
+      sendJson(
+        res,
+        f.status,
+        { errors: [{ code: f.status === 429 ? 'TOOMANYREQUESTS' : 'UNAVAILABLE', message: f.message }] },
+        headers,
+      );
     },
     reset: () => {
       ttl = 300;
@@ -70,15 +87,22 @@ export function createTokenServer(cfg: BenchConfig): Endpoint {
       const service = q.get('service') ?? form.get('service') ?? '';
       const scopes = parseScopes([...q.getAll('scope'), ...form.getAll('scope')]);
       let creds = basicCredentials(req);
-      if (!creds && form.get('grant_type') === 'password') creds = { user: form.get('username') ?? '', password: form.get('password') ?? '' };
+      if (!creds && form.get('grant_type') === 'password')
+        creds = { user: form.get('username') ?? '', password: form.get('password') ?? '' };
       meta.details.account = creds?.user ?? q.get('account') ?? null;
       meta.details.service = service;
       meta.details.scopes = scopes.map((s) => `${s.type}:${s.name}:${s.actions.join(',')}`);
       if (service && service !== cfg.registry.tokenService) return deny(res, 400, `unknown service ${service}`);
       if (!creds) return deny(res, 401, 'authentication required');
-      if (creds.user !== cfg.registry.tokenUser || creds.password !== cfg.registry.tokenPassword) return deny(res, 401, 'incorrect username or password');
+      if (creds.user !== cfg.registry.tokenUser || creds.password !== cfg.registry.tokenPassword)
+        return deny(res, 401, 'incorrect username or password');
       const access = scopes
-        .map((s) => ({ ...s, actions: s.actions.filter((a) => (GRANTABLE[s.type] ?? []).includes(a) || (a === '*' && s.type === 'repository')) }))
+        .map((s) => ({
+          ...s,
+          actions: s.actions.filter(
+            (a) => (GRANTABLE[s.type] ?? []).includes(a) || (a === '*' && s.type === 'repository'),
+          ),
+        }))
         .filter((s) => s.actions.length);
       meta.details.granted = access.map((s) => `${s.type}:${s.name}:${s.actions.join(',')}`);
       const now = Math.floor(Date.now() / 1000);
@@ -92,7 +116,12 @@ export function createTokenServer(cfg: BenchConfig): Endpoint {
         jti: crypto.randomUUID(),
         access,
       });
-      sendJson(res, 200, { token, access_token: token, expires_in: ttl, issued_at: new Date(now * 1000).toISOString() });
+      sendJson(res, 200, {
+        token,
+        access_token: token,
+        expires_in: ttl,
+        issued_at: new Date(now * 1000).toISOString(),
+      });
     },
   });
 }

@@ -36,7 +36,9 @@ const POLICIES: Record<string, string[]> = {
 };
 
 const allowed = (policies: string[], path: string) =>
-  policies.some((p) => (POLICIES[p] ?? []).some((rule) => (rule.endsWith('*') ? path.startsWith(rule.slice(0, -1)) : path === rule)));
+  policies.some((p) =>
+    (POLICIES[p] ?? []).some((rule) => (rule.endsWith('*') ? path.startsWith(rule.slice(0, -1)) : path === rule)),
+  );
 
 const envelope = (extra: Record<string, unknown>) => ({
   request_id: crypto.randomUUID(),
@@ -64,8 +66,22 @@ export function createVault(cfg: BenchConfig): { endpoint: Endpoint; seed: Vault
     legacyToken: `vault-legacy-${crypto.randomBytes(9).toString('hex')}`,
   };
   const roles: Record<string, { roleId: string; secretId: string; policies: string[]; name: string }[]> = {
-    approle: [{ name: 'shipline', roleId: cfg.vault.roleId, secretId: cfg.vault.secretId, policies: ['default', 'shipline-read'] }],
-    'ci-approle': [{ name: 'shipline-ci', roleId: cfg.vault.ciRoleId, secretId: cfg.vault.ciSecretId, policies: ['default', 'shipline-read'] }],
+    approle: [
+      {
+        name: 'shipline',
+        roleId: cfg.vault.roleId,
+        secretId: cfg.vault.secretId,
+        policies: ['default', 'shipline-read'],
+      },
+    ],
+    'ci-approle': [
+      {
+        name: 'shipline-ci',
+        roleId: cfg.vault.ciRoleId,
+        secretId: cfg.vault.ciSecretId,
+        policies: ['default', 'shipline-read'],
+      },
+    ],
   };
   const tokens = new Map<string, Token>();
   let sealed = false;
@@ -90,7 +106,9 @@ export function createVault(cfg: BenchConfig): { endpoint: Endpoint; seed: Vault
   const error = (res: ServerResponse, status: number, ...errors: string[]) => sendJson(res, status, { errors });
 
   const tokenOf = (req: IncomingMessage): Token | undefined => {
-    const raw = (req.headers['x-vault-token'] as string | undefined) ?? /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+    const raw =
+      (req.headers['x-vault-token'] as string | undefined) ??
+      /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
     if (!raw) return undefined;
     const t = tokens.get(raw);
     if (!t) return undefined;
@@ -153,20 +171,42 @@ export function createVault(cfg: BenchConfig): { endpoint: Endpoint; seed: Vault
       if (!m) {
         return sendJson(res, 404, {
           errors: [],
-          warnings: ["Invalid path for a versioned K/V secrets engine. See the API docs for the appropriate API endpoints to use. If using the Vault CLI, use 'vault kv get' for this operation."],
+          warnings: [
+            "Invalid path for a versioned K/V secrets engine. See the API docs for the appropriate API endpoints to use. If using the Vault CLI, use 'vault kv get' for this operation.",
+          ],
         });
       }
       const key = `${mount.path}${m[2]}`.replace(/\/$/, '');
       if (list) {
         const prefix = `${key}/`;
-        const keys = [...new Set([...store.keys()].filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length).replace(/\/.*$/, '/')))];
+        const keys = [
+          ...new Set(
+            [...store.keys()]
+              .filter((k) => k.startsWith(prefix))
+              .map((k) => k.slice(prefix.length).replace(/\/.*$/, '/')),
+          ),
+        ];
         if (!keys.length) return error(res, 404);
         return sendJson(res, 200, envelope({ data: { keys } }));
       }
       const e = store.get(key);
       if (!e) return error(res, 404);
       if (m[1] === 'metadata') {
-        return sendJson(res, 200, envelope({ data: { current_version: e.versions.length, versions: Object.fromEntries(e.versions.map((v, i) => [String(i + 1), { created_time: v.created, deletion_time: '', destroyed: false }])) } }));
+        return sendJson(
+          res,
+          200,
+          envelope({
+            data: {
+              current_version: e.versions.length,
+              versions: Object.fromEntries(
+                e.versions.map((v, i) => [
+                  String(i + 1),
+                  { created_time: v.created, deletion_time: '', destroyed: false },
+                ]),
+              ),
+            },
+          }),
+        );
       }
       const wanted = Number(url.searchParams.get('version') ?? e.versions.length) || e.versions.length;
       const v = e.versions[wanted - 1];
@@ -174,13 +214,30 @@ export function createVault(cfg: BenchConfig): { endpoint: Endpoint; seed: Vault
       return sendJson(
         res,
         200,
-        envelope({ data: { data: v.data, metadata: { created_time: v.created, custom_metadata: null, deletion_time: '', destroyed: false, version: wanted } } }),
+        envelope({
+          data: {
+            data: v.data,
+            metadata: {
+              created_time: v.created,
+              custom_metadata: null,
+              deletion_time: '',
+              destroyed: false,
+              version: wanted,
+            },
+          },
+        }),
       );
     }
     const key = `${mount.path}${rest}`.replace(/\/$/, '');
     if (list) {
       const prefix = `${key}/`;
-      const keys = [...new Set([...store.keys()].filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length).replace(/\/.*$/, '/')))];
+      const keys = [
+        ...new Set(
+          [...store.keys()]
+            .filter((k) => k.startsWith(prefix))
+            .map((k) => k.slice(prefix.length).replace(/\/.*$/, '/')),
+        ),
+      ];
       if (!keys.length) return error(res, 404);
       return sendJson(res, 200, envelope({ data: { keys } }));
     }
@@ -227,7 +284,18 @@ export function createVault(cfg: BenchConfig): { endpoint: Endpoint; seed: Vault
     handle: (req, res, meta) => {
       const p = meta.url.pathname;
       if (p === '/v1/sys/health') {
-        const body = { initialized: true, sealed, standby: false, performance_standby: false, replication_performance_mode: 'disabled', replication_dr_mode: 'disabled', server_time_utc: Math.floor(Date.now() / 1000), version: '1.15.6', cluster_name: 'shipline-bench', cluster_id: 'bench' };
+        const body = {
+          initialized: true,
+          sealed,
+          standby: false,
+          performance_standby: false,
+          replication_performance_mode: 'disabled',
+          replication_dr_mode: 'disabled',
+          server_time_utc: Math.floor(Date.now() / 1000),
+          version: '1.15.6',
+          cluster_name: 'shipline-bench',
+          cluster_id: 'bench',
+        };
         return sendJson(res, sealed ? 503 : 200, body);
       }
       if (sealed) return error(res, 503, 'Vault is sealed');
@@ -244,16 +312,46 @@ export function createVault(cfg: BenchConfig): { endpoint: Endpoint; seed: Vault
         return;
       }
       if (apiPath === 'auth/token/lookup-self') {
-        return sendJson(res, 200, envelope({ data: { accessor: token.accessor, policies: token.policies, ttl: Math.floor((token.expiresAt - Date.now()) / 1000), display_name: `approle-${token.role}`, meta: { role_name: token.role } } }));
+        return sendJson(
+          res,
+          200,
+          envelope({
+            data: {
+              accessor: token.accessor,
+              policies: token.policies,
+              ttl: Math.floor((token.expiresAt - Date.now()) / 1000),
+              display_name: `approle-${token.role}`,
+              meta: { role_name: token.role },
+            },
+          }),
+        );
       }
       const ui = /^sys\/internal\/ui\/mounts\/(.*)$/.exec(apiPath);
       if (ui) {
         const mount = MOUNTS.find((m) => `${ui[1]}/`.startsWith(m.path));
-        if (!mount) return error(res, 403, `preflight capability check returned 403, please ensure client's policies grant access to path "${ui[1]}/"`);
+        if (!mount)
+          return error(
+            res,
+            403,
+            `preflight capability check returned 403, please ensure client's policies grant access to path "${ui[1]}/"`,
+          );
         return sendJson(
           res,
           200,
-          envelope({ data: { type: mount.type, options: { version: mount.version }, path: mount.path, description: 'key/value secret storage', accessor: `kv_${mount.version}bench`, config: { default_lease_ttl: 0, max_lease_ttl: 0, force_no_cache: false }, local: false, seal_wrap: false, external_entropy_access: false, uuid: 'bench' } }),
+          envelope({
+            data: {
+              type: mount.type,
+              options: { version: mount.version },
+              path: mount.path,
+              description: 'key/value secret storage',
+              accessor: `kv_${mount.version}bench`,
+              config: { default_lease_ttl: 0, max_lease_ttl: 0, force_no_cache: false },
+              local: false,
+              seal_wrap: false,
+              external_entropy_access: false,
+              uuid: 'bench',
+            },
+          }),
         );
       }
       const list = req.method === 'LIST' || meta.url.searchParams.get('list') === 'true';

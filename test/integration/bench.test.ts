@@ -4,8 +4,19 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { AssumeRoleCommand, AssumeRoleWithWebIdentityCommand, GetCallerIdentityCommand, STSClient } from '@aws-sdk/client-sts';
-import { BatchGetImageCommand, DescribeRepositoriesCommand, ECRClient, GetAuthorizationTokenCommand, PutImageCommand } from '@aws-sdk/client-ecr';
+import {
+  AssumeRoleCommand,
+  AssumeRoleWithWebIdentityCommand,
+  GetCallerIdentityCommand,
+  STSClient,
+} from '@aws-sdk/client-sts';
+import {
+  BatchGetImageCommand,
+  DescribeRepositoriesCommand,
+  ECRClient,
+  GetAuthorizationTokenCommand,
+  PutImageCommand,
+} from '@aws-sdk/client-ecr';
 import { mintIdToken } from '../endpoints/oidc';
 import { run, runOk, withEnv } from '../support/exec';
 import { runGithubAction, parseFileCommands } from '../support/github';
@@ -46,7 +57,8 @@ describeBench(['docker', 'registries', 'aws', 'vault', 'registry-open-proxy'], '
   let dockerEnv: NodeJS.ProcessEnv;
   const image = `shipline-bench/img:${id}`;
   const tagged: string[] = [image];
-  const docker = (args: string[], input?: string) => runOk('docker', args, { env: dockerEnv, ...(input === undefined ? {} : { input }) });
+  const docker = (args: string[], input?: string) =>
+    runOk('docker', args, { env: dockerEnv, ...(input === undefined ? {} : { input }) });
 
   /** Push `image` as ref and return the digest docker reports. */
   async function push(ref: string): Promise<string> {
@@ -59,7 +71,13 @@ describeBench(['docker', 'registries', 'aws', 'vault', 'registry-open-proxy'], '
   }
 
   async function skopeoDigest(ref: string): Promise<string> {
-    const r = await runOk('skopeo', ['inspect', '--tls-verify=false', '--authfile', path.join(dockerConfig, 'config.json'), `docker://${ref}`]);
+    const r = await runOk('skopeo', [
+      'inspect',
+      '--tls-verify=false',
+      '--authfile',
+      path.join(dockerConfig, 'config.json'),
+      `docker://${ref}`,
+    ]);
     return (JSON.parse(r.stdout) as { Digest: string }).Digest;
   }
 
@@ -69,7 +87,10 @@ describeBench(['docker', 'registries', 'aws', 'vault', 'registry-open-proxy'], '
     dockerEnv = withEnv({ DOCKER_CONFIG: dockerConfig, DOCKER_BUILDKIT: '0' });
     const ctx = fs.mkdtempSync(path.join(os.tmpdir(), 'shipline-ctx-'));
     fs.writeFileSync(path.join(ctx, 'stamp'), `${id}\n`);
-    fs.writeFileSync(path.join(ctx, 'Dockerfile'), `FROM ${env.TB_BASE_IMAGE}\nCOPY stamp /stamp\nCMD ["cat", "/stamp"]\n`);
+    fs.writeFileSync(
+      path.join(ctx, 'Dockerfile'),
+      `FROM ${env.TB_BASE_IMAGE}\nCOPY stamp /stamp\nCMD ["cat", "/stamp"]\n`,
+    );
     await docker(['build', '-q', '-t', image, ctx]);
     fs.rmSync(ctx, { recursive: true, force: true });
   });
@@ -94,7 +115,10 @@ describeBench(['docker', 'registries', 'aws', 'vault', 'registry-open-proxy'], '
     const ref = `${env.TB_REGISTRY_BASIC}/bench/basic:${id}`;
     const denied = await run('docker', ['push', ref], { env: dockerEnv });
     expect(denied.code).not.toBe(0);
-    await docker(['login', '-u', env.TB_REGISTRY_BASIC_USER, '--password-stdin', env.TB_REGISTRY_BASIC], env.TB_REGISTRY_BASIC_PASSWORD);
+    await docker(
+      ['login', '-u', env.TB_REGISTRY_BASIC_USER, '--password-stdin', env.TB_REGISTRY_BASIC],
+      env.TB_REGISTRY_BASIC_PASSWORD,
+    );
     const digest = await push(ref);
     expect(await skopeoDigest(ref)).toBe(digest);
   });
@@ -103,7 +127,10 @@ describeBench(['docker', 'registries', 'aws', 'vault', 'registry-open-proxy'], '
     const tokens = benchControl(env.TB_TOKEN_SERVER);
     const since = await tokens.mark();
     const ref = `${env.TB_REGISTRY_TOKEN}/bench/token:${id}`;
-    await docker(['login', '-u', env.TB_REGISTRY_TOKEN_USER, '--password-stdin', env.TB_REGISTRY_TOKEN], env.TB_REGISTRY_TOKEN_PASSWORD);
+    await docker(
+      ['login', '-u', env.TB_REGISTRY_TOKEN_USER, '--password-stdin', env.TB_REGISTRY_TOKEN],
+      env.TB_REGISTRY_TOKEN_PASSWORD,
+    );
     const digest = await push(ref);
     expect(await skopeoDigest(ref)).toBe(digest);
     const logged = await tokens.requests({ since });
@@ -113,7 +140,10 @@ describeBench(['docker', 'registries', 'aws', 'vault', 'registry-open-proxy'], '
     expect(granted.some((g) => /^repository:bench\/token:(pull,push|push,pull)$/.test(g))).toBe(true);
 
     // wrong password: the token server answers 401 and docker login fails
-    const bad = await run('docker', ['login', '-u', 'shipline', '--password-stdin', env.TB_REGISTRY_TOKEN], { env: dockerEnv, input: 'wrong' });
+    const bad = await run('docker', ['login', '-u', 'shipline', '--password-stdin', env.TB_REGISTRY_TOKEN], {
+      env: dockerEnv,
+      input: 'wrong',
+    });
     expect(bad.code).not.toBe(0);
     expect((await tokens.requests({ since })).some((r) => r.status === 401)).toBe(true);
   });
@@ -124,7 +154,10 @@ describeBench(['docker', 'registries', 'aws', 'vault', 'registry-open-proxy'], '
       const auth = await ecr.send(new GetAuthorizationTokenCommand({}));
       const data = auth.authorizationData?.[0];
       expect(data?.proxyEndpoint).toBe(`http://${env.TB_ECR_REGISTRY}`);
-      const [user, password] = Buffer.from(data!.authorizationToken!, 'base64').toString().split(':') as [string, string];
+      const [user, password] = Buffer.from(data!.authorizationToken!, 'base64').toString().split(':') as [
+        string,
+        string,
+      ];
       expect(user).toBe('AWS');
       const registry = data!.proxyEndpoint!.replace(/^https?:\/\//, '');
       await docker(['login', '-u', user, '--password-stdin', registry], password);
@@ -136,44 +169,78 @@ describeBench(['docker', 'registries', 'aws', 'vault', 'registry-open-proxy'], '
 
       const repos = await ecr.send(new DescribeRepositoriesCommand({ repositoryNames: ['shipline/app'] }));
       expect(repos.repositories?.[0]?.repositoryUri).toBe(`${env.TB_ECR_REGISTRY}/shipline/app`);
-      const got = await ecr.send(new BatchGetImageCommand({ repositoryName: 'shipline/app', imageIds: [{ imageTag: id }] }));
+      const got = await ecr.send(
+        new BatchGetImageCommand({ repositoryName: 'shipline/app', imageIds: [{ imageTag: id }] }),
+      );
       const img = got.images?.[0];
       expect(img?.imageId?.imageDigest).toBe(digest);
       const put = await ecr.send(
-        new PutImageCommand({ repositoryName: 'shipline/app', imageTag: `${id}-retag`, imageManifest: img!.imageManifest!, imageManifestMediaType: img!.imageManifestMediaType! }),
+        new PutImageCommand({
+          repositoryName: 'shipline/app',
+          imageTag: `${id}-retag`,
+          imageManifest: img!.imageManifest!,
+          imageManifestMediaType: img!.imageManifestMediaType!,
+        }),
       );
       expect(put.image?.imageId?.imageDigest).toBe(digest);
       expect(await skopeoDigest(`${registry}/shipline/app:${id}-retag`)).toBe(digest);
       await expect(
-        ecr.send(new PutImageCommand({ repositoryName: 'shipline/app', imageTag: `${id}-retag`, imageManifest: img!.imageManifest!, imageManifestMediaType: img!.imageManifestMediaType! })),
+        ecr.send(
+          new PutImageCommand({
+            repositoryName: 'shipline/app',
+            imageTag: `${id}-retag`,
+            imageManifest: img!.imageManifest!,
+            imageManifestMediaType: img!.imageManifestMediaType!,
+          }),
+        ),
       ).rejects.toMatchObject({ name: 'ImageAlreadyExistsException' });
-      await expect(ecr.send(new DescribeRepositoriesCommand({ repositoryNames: ['nope/nothing'] }))).rejects.toMatchObject({ name: 'RepositoryNotFoundException' });
+      await expect(
+        ecr.send(new DescribeRepositoriesCommand({ repositoryNames: ['nope/nothing'] })),
+      ).rejects.toMatchObject({ name: 'RepositoryNotFoundException' });
     });
   });
 
   test('ECR rejects a request signed with an unknown secret', async () => {
     await withProcessEnv({ ...awsEnv(env), AWS_SECRET_ACCESS_KEY: 'not-the-secret' }, async () => {
-      await expect(new ECRClient({ maxAttempts: 1 }).send(new GetAuthorizationTokenCommand({}))).rejects.toMatchObject({ name: 'SignatureDoesNotMatch' });
+      await expect(new ECRClient({ maxAttempts: 1 }).send(new GetAuthorizationTokenCommand({}))).rejects.toMatchObject({
+        name: 'SignatureDoesNotMatch',
+      });
     });
   });
 
   test('STS: AssumeRoleWithWebIdentity with a GitHub OIDC token from the runner-style endpoint', async () => {
     const sts = benchControl(env.TB_STS_URL);
     const since = await sts.mark();
-    const res = await fetch(`${env.TB_GITHUB_ID_TOKEN_URL}&audience=sts.amazonaws.com`, { headers: { authorization: `Bearer ${env.TB_GITHUB_ID_TOKEN_REQUEST_TOKEN}` } });
+    const res = await fetch(`${env.TB_GITHUB_ID_TOKEN_URL}&audience=sts.amazonaws.com`, {
+      headers: { authorization: `Bearer ${env.TB_GITHUB_ID_TOKEN_REQUEST_TOKEN}` },
+    });
     expect(res.status).toBe(200);
     const token = ((await res.json()) as { value: string }).value;
     const claims = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as Record<string, unknown>;
-    expect(claims).toMatchObject({ iss: env.TB_OIDC_URL, aud: 'sts.amazonaws.com', sub: 'repo:shipline/shipline:ref:refs/heads/main' });
+    expect(claims).toMatchObject({
+      iss: env.TB_OIDC_URL,
+      aud: 'sts.amazonaws.com',
+      sub: 'repo:shipline/shipline:ref:refs/heads/main',
+    });
 
     await withProcessEnv(awsEnv(env), async () => {
-      const out = await new STSClient({}).send(new AssumeRoleWithWebIdentityCommand({ RoleArn: env.TB_STS_ROLE_ARN, RoleSessionName: `gh-${id}`, WebIdentityToken: token }));
+      const out = await new STSClient({}).send(
+        new AssumeRoleWithWebIdentityCommand({
+          RoleArn: env.TB_STS_ROLE_ARN,
+          RoleSessionName: `gh-${id}`,
+          WebIdentityToken: token,
+        }),
+      );
       expect(out.Credentials?.AccessKeyId).toMatch(/^ASIA[A-Z2-7]{16}$/);
       expect(out.Credentials?.Expiration).toBeInstanceOf(Date);
       expect(out.AssumedRoleUser?.Arn).toBe(`arn:aws:sts::${env.TB_ECR_ACCOUNT}:assumed-role/shipline-ci/gh-${id}`);
       expect(out.SubjectFromWebIdentityToken).toBe('repo:shipline/shipline:ref:refs/heads/main');
       const who = await new STSClient({
-        credentials: { accessKeyId: out.Credentials!.AccessKeyId!, secretAccessKey: out.Credentials!.SecretAccessKey!, sessionToken: out.Credentials!.SessionToken! },
+        credentials: {
+          accessKeyId: out.Credentials!.AccessKeyId!,
+          secretAccessKey: out.Credentials!.SecretAccessKey!,
+          sessionToken: out.Credentials!.SessionToken!,
+        },
       }).send(new GetCallerIdentityCommand({}));
       expect(who.Arn).toBe(out.AssumedRoleUser?.Arn);
       expect(who.Account).toBe(env.TB_ECR_ACCOUNT);
@@ -186,20 +253,46 @@ describeBench(['docker', 'registries', 'aws', 'vault', 'registry-open-proxy'], '
     await withProcessEnv(awsEnv(env), async () => {
       const sts = new STSClient({});
       const fromFn = mintIdToken({ flavor: 'gitlab', audience: 'https://gitlab.example.com' });
-      const a = await sts.send(new AssumeRoleWithWebIdentityCommand({ RoleArn: env.TB_STS_ROLE_GITLAB_ARN, RoleSessionName: 'gitlab-job', WebIdentityToken: fromFn }));
+      const a = await sts.send(
+        new AssumeRoleWithWebIdentityCommand({
+          RoleArn: env.TB_STS_ROLE_GITLAB_ARN,
+          RoleSessionName: 'gitlab-job',
+          WebIdentityToken: fromFn,
+        }),
+      );
       expect(a.AssumedRoleUser?.Arn).toContain('assumed-role/shipline-gitlab/gitlab-job');
 
       const minted = (await (
-        await fetch(`${env.TB_OIDC_URL}/__mint`, { method: 'POST', body: JSON.stringify({ flavor: 'gitlab', claims: { ref: 'feature', sub: 'project_path:shipline/shipline:ref_type:branch:ref:feature' } }) })
+        await fetch(`${env.TB_OIDC_URL}/__mint`, {
+          method: 'POST',
+          body: JSON.stringify({
+            flavor: 'gitlab',
+            claims: { ref: 'feature', sub: 'project_path:shipline/shipline:ref_type:branch:ref:feature' },
+          }),
+        })
       ).json()) as { token: string };
       // shipline-main trusts only main: a feature-branch token is denied
-      await expect(sts.send(new AssumeRoleWithWebIdentityCommand({ RoleArn: env.TB_STS_ROLE_MAIN_ARN, RoleSessionName: 'gitlab-job', WebIdentityToken: minted.token }))).rejects.toMatchObject({
+      await expect(
+        sts.send(
+          new AssumeRoleWithWebIdentityCommand({
+            RoleArn: env.TB_STS_ROLE_MAIN_ARN,
+            RoleSessionName: 'gitlab-job',
+            WebIdentityToken: minted.token,
+          }),
+        ),
+      ).rejects.toMatchObject({
         name: 'AccessDenied',
         message: expect.stringContaining('Not authorized to perform sts:AssumeRoleWithWebIdentity') as unknown,
         $metadata: { httpStatusCode: 403 },
       });
       const main = mintIdToken({ flavor: 'gitlab' });
-      const ok = await sts.send(new AssumeRoleWithWebIdentityCommand({ RoleArn: env.TB_STS_ROLE_MAIN_ARN, RoleSessionName: 'gitlab-main', WebIdentityToken: main }));
+      const ok = await sts.send(
+        new AssumeRoleWithWebIdentityCommand({
+          RoleArn: env.TB_STS_ROLE_MAIN_ARN,
+          RoleSessionName: 'gitlab-main',
+          WebIdentityToken: main,
+        }),
+      );
       expect(ok.Credentials?.SessionToken).toBeTruthy();
     });
   });
@@ -209,7 +302,10 @@ describeBench(['docker', 'registries', 'aws', 'vault', 'registry-open-proxy'], '
     const since = await ctl.mark();
     await withProcessEnv(awsEnv(env), async () => {
       const sts = new STSClient({});
-      const send = (token: string, role = env.TB_STS_ROLE_ARN) => sts.send(new AssumeRoleWithWebIdentityCommand({ RoleArn: role, RoleSessionName: 'neg', WebIdentityToken: token }));
+      const send = (token: string, role = env.TB_STS_ROLE_ARN) =>
+        sts.send(
+          new AssumeRoleWithWebIdentityCommand({ RoleArn: role, RoleSessionName: 'neg', WebIdentityToken: token }),
+        );
       // the SDK names modelled errors by their shape (InvalidIdentityTokenException); Code stays AWS's
       await expect(send(mintIdToken({ audience: 'https://wrong.example' }))).rejects.toMatchObject({
         name: 'InvalidIdentityTokenException',
@@ -217,9 +313,15 @@ describeBench(['docker', 'registries', 'aws', 'vault', 'registry-open-proxy'], '
         $metadata: { httpStatusCode: 400 },
       });
       // an audience the provider knows, but not one this role trusts
-      await expect(send(mintIdToken({ audience: 'https://gitlab.example.com' }))).rejects.toMatchObject({ name: 'AccessDenied' });
-      await expect(send(mintIdToken({ expiredSecondsAgo: 60 }))).rejects.toMatchObject({ name: 'ExpiredTokenException' });
-      await expect(send(mintIdToken({ foreignKey: true }))).rejects.toMatchObject({ name: 'InvalidIdentityTokenException' });
+      await expect(send(mintIdToken({ audience: 'https://gitlab.example.com' }))).rejects.toMatchObject({
+        name: 'AccessDenied',
+      });
+      await expect(send(mintIdToken({ expiredSecondsAgo: 60 }))).rejects.toMatchObject({
+        name: 'ExpiredTokenException',
+      });
+      await expect(send(mintIdToken({ foreignKey: true }))).rejects.toMatchObject({
+        name: 'InvalidIdentityTokenException',
+      });
       await expect(send('not-a-jwt')).rejects.toMatchObject({ name: 'InvalidIdentityTokenException' });
     });
     expect((await ctl.requests({ since, action: 'AssumeRoleWithWebIdentity' })).length).toBe(5);
@@ -228,9 +330,19 @@ describeBench(['docker', 'registries', 'aws', 'vault', 'registry-open-proxy'], '
   test('STS: AssumeRole (SigV4) honours the role external id', async () => {
     await withProcessEnv(awsEnv(env), async () => {
       const sts = new STSClient({});
-      const ok = await sts.send(new AssumeRoleCommand({ RoleArn: env.TB_STS_ROLE_EXTERNAL_ARN, RoleSessionName: 'ext', ExternalId: env.TB_STS_EXTERNAL_ID }));
+      const ok = await sts.send(
+        new AssumeRoleCommand({
+          RoleArn: env.TB_STS_ROLE_EXTERNAL_ARN,
+          RoleSessionName: 'ext',
+          ExternalId: env.TB_STS_EXTERNAL_ID,
+        }),
+      );
       expect(ok.AssumedRoleUser?.Arn).toContain('assumed-role/shipline-external/ext');
-      await expect(sts.send(new AssumeRoleCommand({ RoleArn: env.TB_STS_ROLE_EXTERNAL_ARN, RoleSessionName: 'ext', ExternalId: 'wrong' }))).rejects.toMatchObject({
+      await expect(
+        sts.send(
+          new AssumeRoleCommand({ RoleArn: env.TB_STS_ROLE_EXTERNAL_ARN, RoleSessionName: 'ext', ExternalId: 'wrong' }),
+        ),
+      ).rejects.toMatchObject({
         name: 'AccessDenied',
       });
       const me = await sts.send(new GetCallerIdentityCommand({}));
@@ -240,7 +352,10 @@ describeBench(['docker', 'registries', 'aws', 'vault', 'registry-open-proxy'], '
 
   test('Vault: AppRole login, KV v2 and v1 reads, policy 403, mount probe, revoke-self', async () => {
     const v = env.TB_VAULT_URL;
-    const login = await fetch(`${v}/v1/auth/${env.TB_VAULT_AUTH_PATH}/login`, { method: 'POST', body: JSON.stringify({ role_id: env.TB_VAULT_ROLE_ID, secret_id: env.TB_VAULT_SECRET_ID }) });
+    const login = await fetch(`${v}/v1/auth/${env.TB_VAULT_AUTH_PATH}/login`, {
+      method: 'POST',
+      body: JSON.stringify({ role_id: env.TB_VAULT_ROLE_ID, secret_id: env.TB_VAULT_SECRET_ID }),
+    });
     expect(login.status).toBe(200);
     const token = ((await login.json()) as { auth: { client_token: string; policies: string[] } }).auth.client_token;
     const h = { 'x-vault-token': token };
@@ -254,10 +369,15 @@ describeBench(['docker', 'registries', 'aws', 'vault', 'registry-open-proxy'], '
     const denied = await fetch(`${v}/v1/secret/data/other-app/api`, { headers: h });
     expect(denied.status).toBe(403);
     expect(((await denied.json()) as { errors: string[] }).errors.join()).toContain('permission denied');
-    const mounts = (await (await fetch(`${v}/v1/sys/internal/ui/mounts/secret/fake-app`, { headers: h })).json()) as { data: { options: { version: string }; path: string } };
+    const mounts = (await (await fetch(`${v}/v1/sys/internal/ui/mounts/secret/fake-app`, { headers: h })).json()) as {
+      data: { options: { version: string }; path: string };
+    };
     expect(mounts.data).toMatchObject({ path: 'secret/', options: { version: '2' } });
     expect((await fetch(`${v}/v1/secret/data/fake-app/db`)).status).toBe(403);
-    const bad = await fetch(`${v}/v1/auth/${env.TB_VAULT_AUTH_PATH}/login`, { method: 'POST', body: JSON.stringify({ role_id: env.TB_VAULT_ROLE_ID, secret_id: 'wrong' }) });
+    const bad = await fetch(`${v}/v1/auth/${env.TB_VAULT_AUTH_PATH}/login`, {
+      method: 'POST',
+      body: JSON.stringify({ role_id: env.TB_VAULT_ROLE_ID, secret_id: 'wrong' }),
+    });
     expect(bad.status).toBe(400);
     expect((await fetch(`${v}/v1/auth/token/revoke-self`, { method: 'POST', headers: h })).status).toBe(204);
     expect((await fetch(`${v}/v1/secret/data/fake-app/db`, { headers: h })).status).toBe(403);
@@ -322,7 +442,10 @@ console.log('::add-mask::' + input('token'));
 console.log('event=' + process.env.GITHUB_EVENT_NAME + ' pr=' + ev.number + ' node=' + process.versions.node.split('.')[0] + ' default=' + input('mode'));
 `,
     );
-    fs.writeFileSync(path.join(dir, 'post.js'), `console.log('post state=' + process.env.STATE_created + ' env=' + process.env.EXPORTED);\n`);
+    fs.writeFileSync(
+      path.join(dir, 'post.js'),
+      `console.log('post state=' + process.env.STATE_created + ' env=' + process.env.EXPORTED);\n`,
+    );
     fs.writeFileSync(
       path.join(dir, 'action.yml'),
       `name: fixture\ndescription: harness fixture\ninputs:\n  role-arn:\n    description: role\n    required: true\n  mode:\n    description: mode\n    default: fast\n  with space:\n    description: x\n  token:\n    description: secret\noutputs:\n  role:\n    description: role\nruns:\n  using: node24\n  main: main.js\n  post: post.js\n`,
@@ -396,7 +519,13 @@ hello:
     ['mr', /mr=7 tag=none branch=none/],
     ['tag', /mr=none tag=v1\.2\.3 branch=none/],
   ] as const)('%s pipeline: component from the working tree, inputs, dotenv', async (kind, expected) => {
-    const r = await runGitlabCiLocal({ ciYml: ci, pipeline: kind, copy: [], files: { 'templates/hello.yml': template }, fileVariables: { MY_SECRET: 'abcdef' } });
+    const r = await runGitlabCiLocal({
+      ciYml: ci,
+      pipeline: kind,
+      copy: [],
+      files: { 'templates/hello.yml': template },
+      fileVariables: { MY_SECRET: 'abcdef' },
+    });
     try {
       expect(r.stderr + r.stdout).not.toContain('set-head');
       expect(r.exitCode).toBe(0);
@@ -424,6 +553,10 @@ hello:
     const badCi = validateGitlabCi({ job: { script: 'x', when: 'sometimes' } });
     expect(badCi.ok).toBe(false);
     expect(validateGitlabTemplate(template).errors).toEqual([]);
-    expect(validateGitlabTemplate(template.replace('stage: $[[ inputs.stage ]]', 'stage: $[[ inputs.stage ]]\n  retry: lots')).ok).toBe(false);
+    expect(
+      validateGitlabTemplate(
+        template.replace('stage: $[[ inputs.stage ]]', 'stage: $[[ inputs.stage ]]\n  retry: lots'),
+      ).ok,
+    ).toBe(false);
   });
 });

@@ -4,7 +4,14 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { assertNoLeaks, createArgvRecorder, createDockerShim, plantCanaries, scan, watchCmdlines } from '../support/canary';
+import {
+  assertNoLeaks,
+  createArgvRecorder,
+  createDockerShim,
+  plantCanaries,
+  scan,
+  watchCmdlines,
+} from '../support/canary';
 import { run } from '../support/exec';
 import { describeBench } from '../support/testbed';
 
@@ -24,10 +31,14 @@ describe('canary scanner', () => {
   });
 
   test('catches a secret printed on stdout, with stream and line', async () => {
-    const r = await run(process.execPath, ['-e', 'console.log("starting"); console.log("pw is " + process.env.PW)'], { env: { ...process.env, PW: c.password } });
+    const r = await run(process.execPath, ['-e', 'console.log("starting"); console.log("pw is " + process.env.PW)'], {
+      env: { ...process.env, PW: c.password },
+    });
     const result = scan({ secrets: c, texts: { stdout: r.stdout, stderr: r.stderr } });
     expect(result.clean).toBe(false);
-    expect(result.hits).toEqual([expect.objectContaining({ secret: 'password', encoding: 'raw', where: 'stdout:2', excerpt: 'pw is <password>' })]);
+    expect(result.hits).toEqual([
+      expect.objectContaining({ secret: 'password', encoding: 'raw', where: 'stdout:2', excerpt: 'pw is <password>' }),
+    ]);
     expect(() => assertNoLeaks(result, 'stdout')).toThrow(/password \(raw\) at stdout:2/);
   });
 
@@ -35,7 +46,10 @@ describe('canary scanner', () => {
     const env = path.join(dir, 'sub', 'job.env');
     fs.mkdirSync(path.dirname(env), { recursive: true });
     fs.writeFileSync(env, `A=1\nexport TOKEN='${c.token}'\n`, { mode: 0o644 });
-    fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ auths: { r: { auth: Buffer.from(`AWS:${c.password}`).toString('base64') } } }));
+    fs.writeFileSync(
+      path.join(dir, 'config.json'),
+      JSON.stringify({ auths: { r: { auth: Buffer.from(`AWS:${c.password}`).toString('base64') } } }),
+    );
     const result = scan({ secrets: c, dirs: [dir] });
     const where = result.hits.map((h) => `${h.secret}/${h.encoding}@${h.where}`);
     expect(where).toContain(`token/raw@${env}:2 (mode 644)`);
@@ -63,7 +77,11 @@ describe('canary scanner', () => {
   });
 
   test('passes on clean output and ignores ::add-mask:: announcements', async () => {
-    const r = await run(process.execPath, ['-e', 'console.log("::add-mask::" + process.env.PW); console.log("logged in as shipline")'], { env: { ...process.env, PW: c.password } });
+    const r = await run(
+      process.execPath,
+      ['-e', 'console.log("::add-mask::" + process.env.PW); console.log("logged in as shipline")'],
+      { env: { ...process.env, PW: c.password } },
+    );
     const file = path.join(dir, 'clean.txt');
     fs.writeFileSync(file, 'nothing to see\n');
     const result = scan({ secrets: c, texts: { stdout: r.stdout, stderr: r.stderr }, files: [file] });
@@ -81,7 +99,11 @@ describeBench('docker', 'canary scanner with the docker shim', (env) => {
   test('a secret passed as `docker run -e NAME=value` is caught in the docker argv log', async () => {
     const shim = createDockerShim();
     try {
-      const r = await run('docker', ['run', '--rm', '--network', 'none', '-e', `TOKEN=${c.dockerpw}`, env.TB_BASE_IMAGE_LOCAL, 'true'], { env: shim.env() });
+      const r = await run(
+        'docker',
+        ['run', '--rm', '--network', 'none', '-e', `TOKEN=${c.dockerpw}`, env.TB_BASE_IMAGE_LOCAL, 'true'],
+        { env: shim.env() },
+      );
       expect(r.code).toBe(0);
       const result = scan({ secrets: c, argvLogs: [shim], texts: { stdout: r.stdout, stderr: r.stderr } });
       expect(result.clean).toBe(false);
@@ -96,19 +118,46 @@ describeBench('docker', 'canary scanner with the docker shim', (env) => {
     const shim = createDockerShim();
     const config = fs.mkdtempSync(path.join(os.tmpdir(), 'shipline-canary-docker-'));
     try {
-      const r = await run('docker', ['run', '--rm', '--network', 'none', '-e', 'TOKEN', env.TB_BASE_IMAGE_LOCAL, 'sh', '-c', 'test -n "$TOKEN" && echo has-token'], {
-        env: shim.env({ ...process.env, TOKEN: c.dockerpw }),
-      });
+      const r = await run(
+        'docker',
+        [
+          'run',
+          '--rm',
+          '--network',
+          'none',
+          '-e',
+          'TOKEN',
+          env.TB_BASE_IMAGE_LOCAL,
+          'sh',
+          '-c',
+          'test -n "$TOKEN" && echo has-token',
+        ],
+        {
+          env: shim.env({ ...process.env, TOKEN: c.dockerpw }),
+        },
+      );
       expect(r.stdout.trim()).toBe('has-token');
-      const login = await run('docker', ['--config', config, 'login', '-u', env.TB_REGISTRY_BASIC_USER, '--password-stdin', env.TB_REGISTRY_BASIC], {
-        env: shim.env(),
-        input: env.TB_REGISTRY_BASIC_PASSWORD,
-      });
+      const login = await run(
+        'docker',
+        ['--config', config, 'login', '-u', env.TB_REGISTRY_BASIC_USER, '--password-stdin', env.TB_REGISTRY_BASIC],
+        {
+          env: shim.env(),
+          input: env.TB_REGISTRY_BASIC_PASSWORD,
+        },
+      );
       expect(login.code).toBe(0);
-      expect(shim.records().map((x) => x.argv[0] === '--config' ? x.argv[2] : x.argv[0])).toEqual(['run', 'login']);
-      assertNoLeaks(scan({ secrets: { ...c, registry: env.TB_REGISTRY_BASIC_PASSWORD }, argvLogs: [shim], texts: { stdout: r.stdout, stderr: r.stderr, loginOut: login.stdout, loginErr: login.stderr } }));
+      expect(shim.records().map((x) => (x.argv[0] === '--config' ? x.argv[2] : x.argv[0]))).toEqual(['run', 'login']);
+      assertNoLeaks(
+        scan({
+          secrets: { ...c, registry: env.TB_REGISTRY_BASIC_PASSWORD },
+          argvLogs: [shim],
+          texts: { stdout: r.stdout, stderr: r.stderr, loginOut: login.stdout, loginErr: login.stderr },
+        }),
+      );
       // ... while docker's own credential store does hold it (base64): the scanner sees that too
-      expect(scan({ secrets: { registry: env.TB_REGISTRY_BASIC_PASSWORD }, dirs: [config] }).hits[0]?.encoding).toBe('base64');
+      expect(scan({ secrets: { registry: env.TB_REGISTRY_BASIC_PASSWORD }, dirs: [config] }).hits[0]?.encoding).toBe(
+        'base64',
+      );
     } finally {
       shim.cleanup();
       fs.rmSync(config, { recursive: true, force: true });

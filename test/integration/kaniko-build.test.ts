@@ -9,7 +9,13 @@ import path from 'node:path';
 import { describeBench } from '../support/testbed';
 import { repoRoot, run } from '../support/exec';
 import { createArgvRecorder, expectNoLeaks, plantCanaries } from '../support/canary';
-import { dockerConfigB64, makeWorkspace, privateStorage, runKanikoBuild, stepWorkDirs } from '../support/kaniko-build-run';
+import {
+  dockerConfigB64,
+  makeWorkspace,
+  privateStorage,
+  runKanikoBuild,
+  stepWorkDirs,
+} from '../support/kaniko-build-run';
 
 jest.setTimeout(240_000);
 
@@ -21,7 +27,14 @@ describeBench(['registries', 'base-image'], 'kaniko-build with buildah against t
   const canaries = plantCanaries('unused');
   // A skopeo auth file of the test's own, outside everything the step touches.
   const skopeoAuth = path.join(root, 'skopeo-auth.json');
-  fs.writeFileSync(skopeoAuth, Buffer.from(dockerConfigB64(tb.TB_REGISTRY_BASIC, tb.TB_REGISTRY_BASIC_USER, tb.TB_REGISTRY_BASIC_PASSWORD), 'base64'), { mode: 0o600 });
+  fs.writeFileSync(
+    skopeoAuth,
+    Buffer.from(
+      dockerConfigB64(tb.TB_REGISTRY_BASIC, tb.TB_REGISTRY_BASIC_USER, tb.TB_REGISTRY_BASIC_PASSWORD),
+      'base64',
+    ),
+    { mode: 0o600 },
+  );
   const repo = `${tb.TB_REGISTRY_BASIC}/kaniko-build-${crypto.randomBytes(4).toString('hex')}/app`;
   const creds = dockerConfigB64(tb.TB_REGISTRY_BASIC, tb.TB_REGISTRY_BASIC_USER, tb.TB_REGISTRY_BASIC_PASSWORD);
   const secrets = { password: tb.TB_REGISTRY_BASIC_PASSWORD, creds, ...canaries };
@@ -51,7 +64,10 @@ describeBench(['registries', 'base-image'], 'kaniko-build with buildah against t
     CI_PIPELINE_SOURCE: 'push',
     HARBOR_ROBOT_CREDS_JSON: creds,
   });
-  const inspect = (ref: string) => run('skopeo', ['inspect', '--tls-verify=false', '--authfile', skopeoAuth, `docker://${ref}`], { timeoutMs: 60_000 });
+  const inspect = (ref: string) =>
+    run('skopeo', ['inspect', '--tls-verify=false', '--authfile', skopeoAuth, `docker://${ref}`], {
+      timeoutMs: 60_000,
+    });
   const digestOf = async (ref: string) => {
     const res = await inspect(ref);
     expect(res.code).toBe(0);
@@ -67,7 +83,18 @@ describeBench(['registries', 'base-image'], 'kaniko-build with buildah against t
     const ws = makeWorkspace(tb.TB_BASE_IMAGE, { parent: root });
     const tmp = fs.mkdtempSync(path.join(root, 'tmp-'));
     const r = await runKanikoBuild(
-      ['--images', repo, '--auth-config-variable', 'HARBOR_ROBOT_CREDS_JSON', '--target', 'final', '--smoke-target', 'smoke-test', '--build-args', 'GREETING_SUFFIX=from-buildah'],
+      [
+        '--images',
+        repo,
+        '--auth-config-variable',
+        'HARBOR_ROBOT_CREDS_JSON',
+        '--target',
+        'final',
+        '--smoke-target',
+        'smoke-test',
+        '--build-args',
+        'GREETING_SUFFIX=from-buildah',
+      ],
       envFor(ws, tmp),
       ws,
     );
@@ -92,7 +119,11 @@ describeBench(['registries', 'base-image'], 'kaniko-build with buildah against t
     expect(calls.filter((a) => a[0] === 'push').map((a) => a[a.length - 1])).toEqual(tags.map((t) => `docker://${t}`));
     for (const a of [...buds, ...calls.filter((c) => c[0] === 'push')]) expect(a).toContain('--authfile');
     // Every call got the same auth file: 0600, in a 0700 work dir under the job's TMPDIR.
-    const authCalls = fs.readFileSync(authLog, 'utf8').trim().split('\n').map((l) => l.split(' '));
+    const authCalls = fs
+      .readFileSync(authLog, 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => l.split(' '));
     expect(authCalls.map((c) => c[0])).toEqual(['bud', 'bud', 'push', 'push']);
     expect(new Set(authCalls.map((c) => c.slice(1).join(' '))).size).toBe(1);
     const [, fileMode, dirMode, authFile] = authCalls[0]!;
@@ -104,7 +135,9 @@ describeBench(['registries', 'base-image'], 'kaniko-build with buildah against t
     expect(fs.readdirSync(tmp)).toEqual([]);
     expectNoLeaks({ secrets, texts: { stdout: r.stdout, stderr: r.stderr }, dirs: [ws, tmp], argvLogs: [recorder] });
     // Local images the step made are removed (the pushed image and the smoke image).
-    const images = await run('buildah', ['images', '--all', '--format', '{{.Name}}:{{.Tag}}'], { env: { ...process.env, ...storage.env } });
+    const images = await run('buildah', ['images', '--all', '--format', '{{.Name}}:{{.Tag}}'], {
+      env: { ...process.env, ...storage.env },
+    });
     expect(images.code).toBe(0);
     expect(images.stdout.trim().split('\n')).toEqual([tb.TB_BASE_IMAGE]);
   });
@@ -112,7 +145,17 @@ describeBench(['registries', 'base-image'], 'kaniko-build with buildah against t
   test('cache with cache-repo: a build on a fresh runner (empty storage) pulls every layer from the cache repository', async () => {
     const ws = makeWorkspace(tb.TB_BASE_IMAGE, { parent: root });
     const image = `${repo}-cached`;
-    const args = ['--images', image, '--auth-config-variable', 'HARBOR_ROBOT_CREDS_JSON', '--cache', '--cache-repo', `${image}/cache`, '--build-args', `GREETING_SUFFIX=${crypto.randomBytes(4).toString('hex')}`];
+    const args = [
+      '--images',
+      image,
+      '--auth-config-variable',
+      'HARBOR_ROBOT_CREDS_JSON',
+      '--cache',
+      '--cache-repo',
+      `${image}/cache`,
+      '--build-args',
+      `GREETING_SUFFIX=${crypto.randomBytes(4).toString('hex')}`,
+    ];
     const runOnFreshRunner = async () => {
       const fresh = privateStorage(root);
       const tmp = fs.mkdtempSync(path.join(root, 'tmp-'));
@@ -137,7 +180,11 @@ describeBench(['registries', 'base-image'], 'kaniko-build with buildah against t
     const ws = makeWorkspace(tb.TB_BASE_IMAGE, { smokeFails: true, parent: root });
     const tmp = fs.mkdtempSync(path.join(root, 'tmp-'));
     const failing = `${repo}-smoke-fails`;
-    const r = await runKanikoBuild(['--images', failing, '--auth-config-variable', 'HARBOR_ROBOT_CREDS_JSON', '--smoke-target', 'smoke-test'], envFor(ws, tmp), ws);
+    const r = await runKanikoBuild(
+      ['--images', failing, '--auth-config-variable', 'HARBOR_ROBOT_CREDS_JSON', '--smoke-target', 'smoke-test'],
+      envFor(ws, tmp),
+      ws,
+    );
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/error: buildah bud \(smoke\) failed with exit code \d+/);
     expect(r.stdout).not.toMatch(/^digest=/m);
@@ -171,21 +218,39 @@ describeBench(['registries', 'base-image'], 'kaniko-build with buildah against t
     const env = { ...envFor(ws, tmp), HARBOR_ROBOT_CREDS_JSON: undefined, DOCKER_CONFIG: dockerConfig };
     const r = await runKanikoBuild(['--images', image, '--tags', 'type=raw,value=ecr'], env, ws);
     expect(r.code).toBe(0);
-    expect(r.stderr).toContain(`registry credentials for ${tb.TB_ECR_REGISTRY} (auths["${tb.TB_ECR_REGISTRY}"] in ${configFile})`);
+    expect(r.stderr).toContain(
+      `registry credentials for ${tb.TB_ECR_REGISTRY} (auths["${tb.TB_ECR_REGISTRY}"] in ${configFile})`,
+    );
     expect(await digestOf(`${image}:ecr`)).toBe(r.outputs.digest);
     // The job's docker config is read, never written; the copy in the auth file is gone.
     expect(fs.readFileSync(configFile, 'utf8')).toBe(before);
     expect(stepWorkDirs(tmp)).toEqual([]);
     const post = await run(process.execPath, [ecrLogin, '--post'], { cwd: ws, env: awsEnv });
     expect(post.code).toBe(0);
-    expectNoLeaks({ secrets: { ...secrets, ecr: tb.TB_ECR_PASSWORD, aws: tb.TB_AWS_SECRET_ACCESS_KEY }, texts: { stdout: r.stdout, stderr: r.stderr }, dirs: [ws, tmp], argvLogs: [recorder] });
+    expectNoLeaks({
+      secrets: { ...secrets, ecr: tb.TB_ECR_PASSWORD, aws: tb.TB_AWS_SECRET_ACCESS_KEY },
+      texts: { stdout: r.stdout, stderr: r.stderr },
+      dirs: [ws, tmp],
+      argvLogs: [recorder],
+    });
   });
 
-  test('wrong credentials: the push fails with the registry\'s answer, the password never shows', async () => {
+  test("wrong credentials: the push fails with the registry's answer, the password never shows", async () => {
     const ws = makeWorkspace(tb.TB_BASE_IMAGE, { parent: root });
     const tmp = fs.mkdtempSync(path.join(root, 'tmp-'));
     const wrong = dockerConfigB64(tb.TB_REGISTRY_BASIC, tb.TB_REGISTRY_BASIC_USER, canaries.unused);
-    const r = await runKanikoBuild(['--images', `${repo}-denied`, '--auth-config-variable', 'HARBOR_ROBOT_CREDS_JSON', '--tags', 'type=raw,value=denied'], { ...envFor(ws, tmp), HARBOR_ROBOT_CREDS_JSON: wrong }, ws);
+    const r = await runKanikoBuild(
+      [
+        '--images',
+        `${repo}-denied`,
+        '--auth-config-variable',
+        'HARBOR_ROBOT_CREDS_JSON',
+        '--tags',
+        'type=raw,value=denied',
+      ],
+      { ...envFor(ws, tmp), HARBOR_ROBOT_CREDS_JSON: wrong },
+      ws,
+    );
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/buildah push .*:denied failed with exit code/);
     expect(r.stderr).toMatch(/unauthorized|authentication required/i);

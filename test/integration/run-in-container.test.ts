@@ -28,7 +28,15 @@ async function ship(workspace: string, argv: string[], env: Record<string, strin
     argv,
     viaCli: true,
     cwd: workspace,
-    env: { ...process.env, GITLAB_CI: 'true', CI_PROJECT_DIR: workspace, CI_JOB_ID: '5150', CI_PIPELINE_ID: '77', CI_PROJECT_PATH: 'team/app', ...env },
+    env: {
+      ...process.env,
+      GITLAB_CI: 'true',
+      CI_PROJECT_DIR: workspace,
+      CI_JOB_ID: '5150',
+      CI_PIPELINE_ID: '77',
+      CI_PROJECT_PATH: 'team/app',
+      ...env,
+    },
     stdout: (s) => (out += s),
     stderr: (s) => (err += s),
   });
@@ -65,13 +73,20 @@ describeBench(['docker', 'registry-open'], 'run-in-container (real docker)', (en
   it('one-shot: copies the workspace in (honouring .dockerignore), runs, copies out, removes the container', async () => {
     const dir = ws();
     const r = await ship(dir, [
-      '--image', image,
-      '--copy-in', '.',
-      '--copy-in', 'src/app.sh:/opt/bin',
-      '--run', 'test -f /opt/bin/app.sh; find . -type f | sort > /tmp/files; cat /tmp/files',
-      '--run', 'mkdir -p dist && sh src/app.sh > dist/result.txt',
-      '--copy-out', 'dist/result.txt:out/result.txt',
-      '--copy-out', '/tmp/files:out/files.txt',
+      '--image',
+      image,
+      '--copy-in',
+      '.',
+      '--copy-in',
+      'src/app.sh:/opt/bin',
+      '--run',
+      'test -f /opt/bin/app.sh; find . -type f | sort > /tmp/files; cat /tmp/files',
+      '--run',
+      'mkdir -p dist && sh src/app.sh > dist/result.txt',
+      '--copy-out',
+      'dist/result.txt:out/result.txt',
+      '--copy-out',
+      '/tmp/files:out/files.txt',
     ]);
     expect(r.err).not.toMatch(/error:/);
     expect(r.code).toBe(0);
@@ -84,15 +99,37 @@ describeBench(['docker', 'registry-open'], 'run-in-container (real docker)', (en
     expect(files).not.toContain('node_modules');
     expect(files).not.toContain('.shipline');
     // live output in a group per command, and a summary with every phase
-    // eslint-disable-next-line no-control-regex -- GitLab section markers are escape sequences
-    expect(r.err).toMatch(/section_start:\d+:(\w+)\[collapsed=true\]\r\x1b\[0K\$ test -f \/opt\/bin\/app\.sh; find \. -type f[^\n]*\n\.\/\.dockerignore\n\.\/src\/app\.sh\n\x1b\[0Ksection_end:\d+:\1\r/);
-    for (const phase of ['| pull |', '| start |', '| copy-in . |', '| copy-in src/app.sh |', '| `mkdir -p dist', '| copy-out /app/dist/result.txt |', '| remove |']) expect(r.err).toContain(phase);
+    expect(r.err).toMatch(
+      // eslint-disable-next-line no-control-regex -- GitLab section markers are escape sequences
+      /section_start:\d+:(\w+)\[collapsed=true\]\r\x1b\[0K\$ test -f \/opt\/bin\/app\.sh; find \. -type f[^\n]*\n\.\/\.dockerignore\n\.\/src\/app\.sh\n\x1b\[0Ksection_end:\d+:\1\r/,
+    );
+    for (const phase of [
+      '| pull |',
+      '| start |',
+      '| copy-in . |',
+      '| copy-in src/app.sh |',
+      '| `mkdir -p dist',
+      '| copy-out /app/dist/result.txt |',
+      '| remove |',
+    ])
+      expect(r.err).toContain(phase);
     expect(exists(name)).toBe(false);
   }, 60_000);
 
-  it('fails with the command\'s own exit code, stops at the first failure, still copies out and removes', async () => {
+  it("fails with the command's own exit code, stops at the first failure, still copies out and removes", async () => {
     const dir = ws();
-    const r = await ship(dir, ['--image', image, '--run', 'echo partial > report.txt', '--run', 'exit 42', '--run', 'echo not-reached', '--copy-out', 'report.txt:report.txt']);
+    const r = await ship(dir, [
+      '--image',
+      image,
+      '--run',
+      'echo partial > report.txt',
+      '--run',
+      'exit 42',
+      '--run',
+      'echo not-reached',
+      '--copy-out',
+      'report.txt:report.txt',
+    ]);
     expect(r.code).toBe(42);
     expect(output(r, 'exit-code')).toBe('42');
     expect(r.err).toContain('command failed with exit code 42: exit 42');
@@ -100,7 +137,18 @@ describeBench(['docker', 'registry-open'], 'run-in-container (real docker)', (en
     expect(fs.readFileSync(path.join(dir, 'report.txt'), 'utf8')).toBe('partial\n');
     expect(exists(output(r, 'container')!)).toBe(false);
 
-    const all = await ship(dir, ['--image', image, '--fail-fast', 'false', '--run', 'exit 3', '--run', 'echo still-runs', '--run', 'exit 4']);
+    const all = await ship(dir, [
+      '--image',
+      image,
+      '--fail-fast',
+      'false',
+      '--run',
+      'exit 3',
+      '--run',
+      'echo still-runs',
+      '--run',
+      'exit 4',
+    ]);
     expect(all.code).toBe(3);
     expect(all.err).toContain('still-runs');
   }, 60_000);
@@ -116,7 +164,11 @@ describeBench(['docker', 'registry-open'], 'run-in-container (real docker)', (en
     const e1 = await ship(dir, ['--mode', 'exec', '--run', 'echo two >> state.txt'], jobEnv);
     expect(e1.code).toBe(0);
     expect(output(e1, 'container')).toBe(name); // the default name is the job's
-    const e2 = await ship(dir, ['--mode', 'exec', '--run', 'cat state.txt', '--copy-out', 'state.txt:state.txt'], jobEnv);
+    const e2 = await ship(
+      dir,
+      ['--mode', 'exec', '--run', 'cat state.txt', '--copy-out', 'state.txt:state.txt'],
+      jobEnv,
+    );
     expect(e2.code).toBe(0);
     expect(fs.readFileSync(path.join(dir, 'state.txt'), 'utf8')).toBe('one\ntwo\n');
     const post = await ship(dir, ['--post'], jobEnv);
@@ -131,9 +183,20 @@ describeBench(['docker', 'registry-open'], 'run-in-container (real docker)', (en
 
   it('a job cancelled mid-command: the cleanup (--post) still removes the container', async () => {
     const dir = ws();
-    const jobEnv = { ...process.env, GITLAB_CI: 'true', CI_PROJECT_DIR: dir, CI_JOB_ID: '6101', CI_PIPELINE_ID: '77', CI_PROJECT_PATH: 'team/app' };
+    const jobEnv = {
+      ...process.env,
+      GITLAB_CI: 'true',
+      CI_PROJECT_DIR: dir,
+      CI_JOB_ID: '6101',
+      CI_PIPELINE_ID: '77',
+      CI_PROJECT_PATH: 'team/app',
+    };
     const bundle = path.join(__dirname, '..', '..', 'dist', 'run-in-container', 'index.js');
-    const child = spawn(process.execPath, [bundle, '--image', image, '--run', 'echo running; sleep 60'], { cwd: dir, env: jobEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [bundle, '--image', image, '--run', 'echo running; sleep 60'], {
+      cwd: dir,
+      env: jobEnv,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let log = '';
     child.stderr.on('data', (c: Buffer) => (log += c.toString()));
     const deadline = Date.now() + 30_000;
@@ -156,7 +219,18 @@ describeBench(['docker', 'registry-open'], 'run-in-container (real docker)', (en
     const watch = watchCmdlines(10);
     const r = await ship(
       dir,
-      ['--image', image, '--env', 'APP_TOKEN', '--env', 'NPM_TOKEN', '--run', 'test "$APP_TOKEN" = "$EXPECT" || { echo mismatch; exit 9; }', '--run', 'echo "token is $APP_TOKEN"'],
+      [
+        '--image',
+        image,
+        '--env',
+        'APP_TOKEN',
+        '--env',
+        'NPM_TOKEN',
+        '--run',
+        'test "$APP_TOKEN" = "$EXPECT" || { echo mismatch; exit 9; }',
+        '--run',
+        'echo "token is $APP_TOKEN"',
+      ],
       { ...shim.env(process.env), APP_TOKEN: secrets.token, NPM_TOKEN: secrets.npm, EXPECT: 'unset-in-container' },
     );
     const cmdlines = watch.stop();
@@ -164,14 +238,31 @@ describeBench(['docker', 'registry-open'], 'run-in-container (real docker)', (en
     expect(r.code).toBe(9);
     const ok = await ship(
       dir,
-      ['--image', image, '--env', 'APP_TOKEN', '--env', 'NPM_TOKEN', '--run', 'test -n "$APP_TOKEN" && test -n "$NPM_TOKEN"', '--run', 'echo "token is $APP_TOKEN"'],
+      [
+        '--image',
+        image,
+        '--env',
+        'APP_TOKEN',
+        '--env',
+        'NPM_TOKEN',
+        '--run',
+        'test -n "$APP_TOKEN" && test -n "$NPM_TOKEN"',
+        '--run',
+        'echo "token is $APP_TOKEN"',
+      ],
       { ...shim.env(process.env), APP_TOKEN: secrets.token, NPM_TOKEN: secrets.npm },
     );
     expect(ok.code).toBe(0);
     expect(ok.err).toContain('token is ***');
     const calls = shim.records();
     expect(calls.filter((c) => c.argv[0] === 'exec' && c.argv.includes('APP_TOKEN')).length).toBeGreaterThanOrEqual(3);
-    expectNoLeaks({ secrets, texts: { out: r.out + ok.out, err: r.err + ok.err }, argvLogs: [shim], cmdlines, dirs: [dir] });
+    expectNoLeaks({
+      secrets,
+      texts: { out: r.out + ok.out, err: r.err + ok.err },
+      argvLogs: [shim],
+      cmdlines,
+      dirs: [dir],
+    });
     shim.cleanup();
   }, 60_000);
 
@@ -186,7 +277,10 @@ describeBench(['docker', 'registry-open'], 'run-in-container (real docker)', (en
     expect(ra.err).toMatch(/^A$/m);
     expect(rb.err).toMatch(/^B$/m);
     // the same job id in two checkouts (two projects on one runner) still differs
-    const [c, d] = await Promise.all([ship(ws(), ['--image', image, '--run', 'true']), ship(ws(), ['--image', image, '--run', 'true'])]);
+    const [c, d] = await Promise.all([
+      ship(ws(), ['--image', image, '--run', 'true']),
+      ship(ws(), ['--image', image, '--run', 'true']),
+    ]);
     expect(output(c, 'container')).not.toBe(output(d, 'container'));
   }, 60_000);
 
@@ -240,7 +334,9 @@ describeBench(['docker', 'registry-open'], 'run-in-container (real docker)', (en
       const m = await ship(ws(), ['--image', missing, '--run', 'true']);
       expect(m.code).toBe(1);
       expect(m.err).not.toContain('retrying');
-      const gets = (await proxy.requests({ since: mark })).filter((q) => q.method === 'GET' && q.path.includes(`${repo}/nothing/manifests`));
+      const gets = (await proxy.requests({ since: mark })).filter(
+        (q) => q.method === 'GET' && q.path.includes(`${repo}/nothing/manifests`),
+      );
       expect(gets).toHaveLength(1);
     } finally {
       await proxy.clearFaults();
@@ -249,7 +345,16 @@ describeBench(['docker', 'registry-open'], 'run-in-container (real docker)', (en
   }, 90_000);
 
   it('pull always fetches from the registry; options reach docker run', async () => {
-    const r = await ship(ws(), ['--image', image, '--pull', 'always', '--options', '--memory 64m --label team=qa --network none --user 1000:1000', '--run', 'test "$(id -u)" = 1000 && touch src/written-by-user']);
+    const r = await ship(ws(), [
+      '--image',
+      image,
+      '--pull',
+      'always',
+      '--options',
+      '--memory 64m --label team=qa --network none --user 1000:1000',
+      '--run',
+      'test "$(id -u)" = 1000 && touch src/written-by-user',
+    ]);
     expect(r.code).toBe(0);
     expect(r.err).toContain(`pulled ${image}`);
     const bad = await ship(ws(), ['--image', image, '--options', '--privileged', '--run', 'true']);

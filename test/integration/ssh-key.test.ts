@@ -26,17 +26,40 @@ function newJob(vars: Record<string, string>): Job {
   const temp = path.join(root, 'tmp');
   fs.mkdirSync(workspace);
   fs.mkdirSync(temp);
-  return { root, workspace, temp, env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', GITLAB_CI: 'true', CI_PROJECT_DIR: workspace, RUNNER_TEMP: temp, ...vars } };
+  return {
+    root,
+    workspace,
+    temp,
+    env: {
+      PATH: process.env.PATH ?? '',
+      HOME: process.env.HOME ?? '/root',
+      GITLAB_CI: 'true',
+      CI_PROJECT_DIR: workspace,
+      RUNNER_TEMP: temp,
+      ...vars,
+    },
+  };
 }
 
 async function step(job: Job, post = false) {
   const out: string[] = [];
   const err: string[] = [];
-  const code = await runStep(sshKey as never, { env: job.env, post, stdout: (s) => void out.push(s), stderr: (s) => void err.push(s) });
+  const code = await runStep(sshKey as never, {
+    env: job.env,
+    post,
+    stdout: (s) => void out.push(s),
+    stderr: (s) => void err.push(s),
+  });
   return { code, stdout: out.join(''), stderr: err.join('') };
 }
 
-const outputsOf = (stdout: string) => Object.fromEntries(stdout.split('\n').filter((l) => /^[a-z-]+=/.test(l)).map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]));
+const outputsOf = (stdout: string) =>
+  Object.fromEntries(
+    stdout
+      .split('\n')
+      .filter((l) => /^[a-z-]+=/.test(l))
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
 
 async function keygen(type: string, dir: string): Promise<{ file: string; text: string; pub: string }> {
   const file = path.join(dir, `id_${type}`);
@@ -44,15 +67,32 @@ async function keygen(type: string, dir: string): Promise<{ file: string; text: 
   return { file, text: fs.readFileSync(file, 'utf8'), pub: fs.readFileSync(`${file}.pub`, 'utf8') };
 }
 
-const lineVars = (text: string, prefix = 'SSH_KEY_LINE_') => Object.fromEntries(text.trimEnd().split('\n').map((l, i) => [`${prefix}${i + 1}`, l]));
-const bodyLines = (text: string) => Object.fromEntries(text.split('\n').filter((l) => l && !l.startsWith('-----')).map((l, i) => [`body${i + 1}`, l]));
+const lineVars = (text: string, prefix = 'SSH_KEY_LINE_') =>
+  Object.fromEntries(
+    text
+      .trimEnd()
+      .split('\n')
+      .map((l, i) => [`${prefix}${i + 1}`, l]),
+  );
+const bodyLines = (text: string) =>
+  Object.fromEntries(
+    text
+      .split('\n')
+      .filter((l) => l && !l.startsWith('-----'))
+      .map((l, i) => [`body${i + 1}`, l]),
+  );
 const HOST_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl';
 
 describe.each(['ed25519', 'rsa', 'ecdsa'])('%s key split over variables', (type) => {
   test('reassembled byte-exactly, accepted by ssh-keygen -y, used by ssh, removed by cleanup', async () => {
     const keys = fs.mkdtempSync(path.join(os.tmpdir(), 'ssh-key-src-'));
     const key = await keygen(type, keys);
-    const job = newJob({ ...lineVars(key.text), SHIPLINE_INPUT_KEY_VARIABLES: 'SSH_KEY_LINE_', SHIPLINE_INPUT_KNOWN_HOSTS: HOST_KEY, SHIPLINE_INPUT_HOST: 'git.example.com:2222' });
+    const job = newJob({
+      ...lineVars(key.text),
+      SHIPLINE_INPUT_KEY_VARIABLES: 'SSH_KEY_LINE_',
+      SHIPLINE_INPUT_KNOWN_HOSTS: HOST_KEY,
+      SHIPLINE_INPUT_HOST: 'git.example.com:2222',
+    });
     try {
       const main = await step(job);
       expect(main).toMatchObject({ code: 0 });
@@ -70,7 +110,9 @@ describe.each(['ed25519', 'rsa', 'ecdsa'])('%s key split over variables', (type)
       // The exported command, as git runs it (through sh); ssh -G prints the options it would use.
       const exported = readAssignments(path.join(job.workspace, '.shipline/env'));
       expect([...exported.keys()]).toEqual(['GIT_SSH_COMMAND']);
-      const g = await runOk('sh', ['-c', `. ./.shipline/env && eval "$GIT_SSH_COMMAND -G -p 2222 git.example.com"`], { cwd: job.workspace });
+      const g = await runOk('sh', ['-c', `. ./.shipline/env && eval "$GIT_SSH_COMMAND -G -p 2222 git.example.com"`], {
+        cwd: job.workspace,
+      });
       expect(g.stdout).toContain(`identityfile ${keyFile}\n`);
       expect(g.stdout).toContain('identitiesonly yes\n');
       expect(g.stdout).toContain('stricthostkeychecking true\n');
@@ -82,7 +124,11 @@ describe.each(['ed25519', 'rsa', 'ecdsa'])('%s key split over variables', (type)
       expect(fs.existsSync(path.dirname(keyFile))).toBe(false);
       expect(fs.existsSync(path.join(job.workspace, '.shipline/env'))).toBe(false);
       expect(fs.readdirSync(job.temp)).toEqual([]);
-      expectNoLeaks({ secrets: bodyLines(key.text), texts: { stdout: main.stdout + post.stdout, stderr: main.stderr + post.stderr }, dirs: [job.workspace, job.temp] });
+      expectNoLeaks({
+        secrets: bodyLines(key.text),
+        texts: { stdout: main.stdout + post.stdout, stderr: main.stderr + post.stderr },
+        dirs: [job.workspace, job.temp],
+      });
     } finally {
       fs.rmSync(job.root, { recursive: true, force: true });
       fs.rmSync(keys, { recursive: true, force: true });
@@ -96,19 +142,34 @@ test('a broken line is reported by number and variable, without its content, and
   const vars = lineVars(key.text);
   const original = vars.SSH_KEY_LINE_3!;
   vars.SSH_KEY_LINE_3 = `${original.slice(0, 20)}!${original.slice(21)}`;
-  const job = newJob({ ...vars, SHIPLINE_INPUT_KEY_VARIABLES: 'SSH_KEY_LINE_', SHIPLINE_INPUT_KNOWN_HOSTS: `git.example.com ${HOST_KEY}` });
+  const job = newJob({
+    ...vars,
+    SHIPLINE_INPUT_KEY_VARIABLES: 'SSH_KEY_LINE_',
+    SHIPLINE_INPUT_KNOWN_HOSTS: `git.example.com ${HOST_KEY}`,
+  });
   try {
     const r = await step(job);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('line 3 (from SSH_KEY_LINE_3): not base64 (character 21 is outside the base64 alphabet)');
+    expect(r.stderr).toContain(
+      'line 3 (from SSH_KEY_LINE_3): not base64 (character 21 is outside the base64 alphabet)',
+    );
     expect(fs.readdirSync(job.temp)).toEqual([]);
     expect(fs.existsSync(path.join(job.workspace, '.shipline/env'))).toBe(false);
-    expectNoLeaks({ secrets: { ...bodyLines(key.text), broken: vars.SSH_KEY_LINE_3 }, texts: { stdout: r.stdout, stderr: r.stderr } });
+    expectNoLeaks({
+      secrets: { ...bodyLines(key.text), broken: vars.SSH_KEY_LINE_3 },
+      texts: { stdout: r.stdout, stderr: r.stderr },
+    });
 
     // Two lines swapped: armour is fine, the key is not.
     const swapped = lineVars(key.text);
     [swapped.SSH_KEY_LINE_2, swapped.SSH_KEY_LINE_3] = [swapped.SSH_KEY_LINE_3!, swapped.SSH_KEY_LINE_2!];
-    const s = await step(newJob({ ...swapped, SHIPLINE_INPUT_KEY_VARIABLES: 'SSH_KEY_LINE_', SHIPLINE_INPUT_KNOWN_HOSTS: `git.example.com ${HOST_KEY}` }));
+    const s = await step(
+      newJob({
+        ...swapped,
+        SHIPLINE_INPUT_KEY_VARIABLES: 'SSH_KEY_LINE_',
+        SHIPLINE_INPUT_KNOWN_HOSTS: `git.example.com ${HOST_KEY}`,
+      }),
+    );
     expect(s.code).toBe(1);
     expect(s.stderr).toMatch(/does not decode to a key/);
   } finally {
@@ -121,7 +182,11 @@ test('key-base64 with start-agent: the agent holds the key and is stopped by the
   const keys = fs.mkdtempSync(path.join(os.tmpdir(), 'ssh-key-src-'));
   const key = await keygen('ed25519', keys);
   const b64 = Buffer.from(key.text).toString('base64');
-  const job = newJob({ SHIPLINE_INPUT_KEY_BASE64: b64, SHIPLINE_INPUT_KNOWN_HOSTS: `git.example.com ${HOST_KEY}`, SHIPLINE_INPUT_START_AGENT: 'true' });
+  const job = newJob({
+    SHIPLINE_INPUT_KEY_BASE64: b64,
+    SHIPLINE_INPUT_KNOWN_HOSTS: `git.example.com ${HOST_KEY}`,
+    SHIPLINE_INPUT_START_AGENT: 'true',
+  });
   try {
     const main = await step(job);
     expect(main).toMatchObject({ code: 0 });
@@ -147,7 +212,11 @@ test('key-base64 with start-agent: the agent holds the key and is stopped by the
     }
     expect(alive).toBe(false);
     expect(fs.readdirSync(job.temp)).toEqual([]);
-    expectNoLeaks({ secrets: { ...bodyLines(key.text), b64 }, texts: { stdout: main.stdout + post.stdout, stderr: main.stderr + post.stderr }, dirs: [job.workspace] });
+    expectNoLeaks({
+      secrets: { ...bodyLines(key.text), b64 },
+      texts: { stdout: main.stdout + post.stdout, stderr: main.stderr + post.stderr },
+      dirs: [job.workspace],
+    });
     const none = await run('ssh-add', ['-l'], { env: { ...process.env, SSH_AUTH_SOCK: sock } });
     expect(none.code).not.toBe(0);
   } finally {
@@ -159,7 +228,12 @@ test('key-base64 with start-agent: the agent holds the key and is stopped by the
 test('git uses the exported GIT_SSH_COMMAND: ssh gets the key, IdentitiesOnly and strict host checking', async () => {
   const keys = fs.mkdtempSync(path.join(os.tmpdir(), 'ssh-key-src-'));
   const key = await keygen('ed25519', keys);
-  const job = newJob({ ...lineVars(key.text), SHIPLINE_INPUT_KEY_VARIABLES: 'SSH_KEY_LINE_', SHIPLINE_INPUT_KNOWN_HOSTS: HOST_KEY, SHIPLINE_INPUT_HOST: '127.0.0.1' });
+  const job = newJob({
+    ...lineVars(key.text),
+    SHIPLINE_INPUT_KEY_VARIABLES: 'SSH_KEY_LINE_',
+    SHIPLINE_INPUT_KNOWN_HOSTS: HOST_KEY,
+    SHIPLINE_INPUT_HOST: '127.0.0.1',
+  });
   // ssh through a PATH shim that records its argv, then runs the real ssh against a closed loopback port.
   const recorder = createArgvRecorder({ binaries: ['ssh'] });
   const server = net.createServer();
@@ -170,20 +244,38 @@ test('git uses the exported GIT_SSH_COMMAND: ssh gets the key, IdentitiesOnly an
     const main = await step(job);
     expect(main.code).toBe(0);
     const out = outputsOf(main.stdout);
-    const git = await run('sh', ['-c', `. ./.shipline/env && git ls-remote ssh://git@127.0.0.1:${port}/team/repo.git`], {
-      cwd: job.workspace,
-      env: recorder.env({ PATH: process.env.PATH ?? '', HOME: job.root, GIT_TERMINAL_PROMPT: '0' }),
-      timeoutMs: 30_000,
-    });
+    const git = await run(
+      'sh',
+      ['-c', `. ./.shipline/env && git ls-remote ssh://git@127.0.0.1:${port}/team/repo.git`],
+      {
+        cwd: job.workspace,
+        env: recorder.env({ PATH: process.env.PATH ?? '', HOME: job.root, GIT_TERMINAL_PROMPT: '0' }),
+        timeoutMs: 30_000,
+      },
+    );
     expect(git.code).not.toBe(0); // nothing listens there
     expect(git.stderr).toMatch(/Connection refused/);
     const calls = recorder.records();
     expect(calls).toHaveLength(1);
     const argv = calls[0]!.argv;
-    expect(argv.slice(0, 8)).toEqual(['-i', out['key-file'], '-o', 'IdentitiesOnly=yes', '-o', `UserKnownHostsFile=${out['known-hosts-file']}`, '-o', 'StrictHostKeyChecking=yes']);
+    expect(argv.slice(0, 8)).toEqual([
+      '-i',
+      out['key-file'],
+      '-o',
+      'IdentitiesOnly=yes',
+      '-o',
+      `UserKnownHostsFile=${out['known-hosts-file']}`,
+      '-o',
+      'StrictHostKeyChecking=yes',
+    ]);
     expect(argv).toEqual(expect.arrayContaining(['-p', String(port), 'git@127.0.0.1']));
     expect(await step(job, true)).toMatchObject({ code: 0 });
-    expectNoLeaks({ secrets: bodyLines(key.text), texts: { stdout: main.stdout + git.stdout, stderr: main.stderr + git.stderr }, argvLogs: [recorder], dirs: [job.workspace, job.temp] });
+    expectNoLeaks({
+      secrets: bodyLines(key.text),
+      texts: { stdout: main.stdout + git.stdout, stderr: main.stderr + git.stderr },
+      argvLogs: [recorder],
+      dirs: [job.workspace, job.temp],
+    });
   } finally {
     recorder.cleanup();
     fs.rmSync(job.root, { recursive: true, force: true });

@@ -1,6 +1,7 @@
 // vault-secrets against the bench's loopback Vault (real HTTP, AppRole, KV v1/v2, policies):
-// the step runs in-process on the GitLab runtime; requests are counted at the endpoint's
-// control API; values planted per test are canaries scanned for in every output.
+// the step runs in-process on the GitLab runtime; requests are counted through a recording
+// proxy of the test's own (others may use the bench meanwhile); values planted per test are
+// canaries scanned for in every output.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -11,40 +12,41 @@ import { runStep } from '../../src/runtime/run';
 import { readAssignments } from '../../src/runtime/gitlab';
 import { describeBench, benchControl, type BenchEnv } from '../support/testbed';
 import { canary, expectNoLeaks } from '../support/canary';
+import { recordingProxy, type RecordingProxy } from '../support/recording-proxy';
 
 jest.setTimeout(30_000);
 
-interface LoggedRequest {
-  seq: number;
-  method: string;
-  path: string;
-  status?: number;
-  fault?: string;
-}
-
-const unquote = (v: string | undefined) => (v === undefined ? undefined : v.replace(/^'|'$/g, '').replace(/'\\''/g, "'"));
+const unquote = (v: string | undefined) =>
+  v === undefined ? undefined : v.replace(/^'|'$/g, '').replace(/'\\''/g, "'");
 
 describeBench('vault', 'vault-secrets against the bench Vault', (tb: BenchEnv) => {
   const vault = benchControl(tb.TB_VAULT_URL);
   const id = crypto.randomBytes(4).toString('hex');
-  const values = { password: canary('vaultpw'), apiKey: canary('vaultapi'), legacy: canary('vaultlegacy'), user: `user-${id}` };
-  const roots: string[] = [];
-
-  const since = async () => {
-    const r = (await (await fetch(`${tb.TB_VAULT_URL}/__control/requests`)).json()) as { requests: LoggedRequest[] };
-    return r.requests.reduce((m, x) => Math.max(m, x.seq), 0);
+  const values = {
+    password: canary('vaultpw'),
+    apiKey: canary('vaultapi'),
+    legacy: canary('vaultlegacy'),
+    user: `user-${id}`,
   };
-  const requestsSince = async (seq: number) =>
-    ((await (await fetch(`${tb.TB_VAULT_URL}/__control/requests?since=${seq}`)).json()) as { requests: LoggedRequest[] }).requests
-      .map((r) => `${r.method} ${r.path}`)
-      .filter((c) => c !== 'GET /v1/sys/health'); // the bench's own status probes
+  const roots: string[] = [];
+  const proxies: RecordingProxy[] = [];
+  /** A proxy of this test's own in front of the bench Vault: its calls are this test's requests. */
+  const own = async () => {
+    const p = await recordingProxy(tb.TB_VAULT_URL);
+    proxies.push(p);
+    return p;
+  };
 
   beforeAll(async () => {
-    await vault.post('vault/secrets', { path: `secret/fake-app/${id}/app`, data: { password: values.password, 'api-key': values.apiKey, user: values.user } });
+    await vault.post('vault/secrets', {
+      path: `secret/fake-app/${id}/app`,
+      data: { password: values.password, 'api-key': values.apiKey, user: values.user },
+    });
     await vault.post('vault/secrets', { path: `kv/fake-app/${id}`, data: { token: values.legacy } });
   });
   afterAll(async () => {
     await vault.post('vault/seal', { sealed: false });
+    for (const p of proxies) await p.close();
     for (const r of roots) fs.rmSync(r, { recursive: true, force: true });
   });
 
@@ -68,33 +70,52 @@ describeBench('vault', 'vault-secrets against the bench Vault', (tb: BenchEnv) =
     const runIt = async (post = false) => {
       const out: string[] = [];
       const err: string[] = [];
-      const code = await runStep(vaultSecrets as never, { env, post, stdout: (s) => void out.push(s), stderr: (s) => void err.push(s) });
+      const code = await runStep(vaultSecrets as never, {
+        env,
+        post,
+        stdout: (s) => void out.push(s),
+        stderr: (s) => void err.push(s),
+      });
       return { code, stdout: out.join(''), stderr: err.join('') };
     };
-    return { root, workspace, temp, env, run: runIt, exported: () => readAssignments(path.join(workspace, '.shipline/env')) };
+    return {
+      root,
+      workspace,
+      temp,
+      env,
+      run: runIt,
+      exported: () => readAssignments(path.join(workspace, '.shipline/env')),
+    };
   }
 
   const secretsOf = () => ({ ...values, secretId: tb.TB_VAULT_SECRET_ID });
 
   test('V_ variables: one login, one read per path, token revoked; values only in the 0600 env file', async () => {
+    const p = await own();
     const j = job({
+      VAULT_ADDR: p.url,
       V_APP_PASSWORD: `secret/fake-app/${id}/app/password`,
       V_APP_API_KEY: `secret/fake-app/${id}/app/api-key`,
       V_APP_USER: `secret/fake-app/${id}/app/user`,
       V_LEGACY_TOKEN: `kv/fake-app/${id}/token`,
     });
-    const tokensBefore = ((await (await fetch(`${tb.TB_VAULT_URL}/__control/vault/tokens`)).json()) as { active: number }).active;
-    const seq = await since();
     const r = await j.run();
     expect(r).toMatchObject({ code: 0 });
-    const calls = await requestsSince(seq);
+    const calls = p.calls();
     expect(calls.filter((c) => c.endsWith('/login'))).toEqual(['POST /v1/auth/approle/login']);
-    expect(calls.filter((c) => c.startsWith('GET /v1/secret/') || c.startsWith('GET /v1/kv/')).sort()).toEqual([`GET /v1/kv/fake-app/${id}`, `GET /v1/secret/data/fake-app/${id}/app`]);
+    expect(calls.filter((c) => c.startsWith('GET /v1/secret/') || c.startsWith('GET /v1/kv/')).sort()).toEqual([
+      `GET /v1/kv/fake-app/${id}`,
+      `GET /v1/secret/data/fake-app/${id}/app`,
+    ]);
     expect(calls.filter((c) => c.includes('/sys/internal/ui/mounts/'))).toHaveLength(2); // one per mount: secret/, kv/
     expect(calls[calls.length - 1]).toBe('POST /v1/auth/token/revoke-self');
     expect(calls).toHaveLength(6);
-    const tokensAfter = ((await (await fetch(`${tb.TB_VAULT_URL}/__control/vault/tokens`)).json()) as { active: number }).active;
-    expect(tokensAfter).toBe(tokensBefore);
+    // The token this run logged in with no longer works.
+    const login = p.recorded().find((q) => q.path.endsWith('/login'))!;
+    const token = (JSON.parse(login.body) as { auth: { client_token: string } }).auth.client_token;
+    expect(
+      (await fetch(`${tb.TB_VAULT_URL}/v1/auth/token/lookup-self`, { headers: { 'x-vault-token': token } })).status,
+    ).toBe(403);
 
     const envFile = path.join(j.workspace, '.shipline/env');
     expect(fs.statSync(envFile).mode & 0o777).toBe(0o600);
@@ -104,61 +125,108 @@ describeBench('vault', 'vault-secrets against the bench Vault', (tb: BenchEnv) =
     expect(unquote(exported.get('APP_USER'))).toBe(values.user);
     expect(unquote(exported.get('LEGACY_TOKEN'))).toBe(values.legacy);
     // The dotenv report (an artifact) holds only the names.
-    expect(fs.readFileSync(path.join(j.workspace, '.shipline/outputs.env'), 'utf8')).toBe('VAULT_SECRETS_NAMES=APP_API_KEY APP_PASSWORD APP_USER LEGACY_TOKEN\n');
+    expect(fs.readFileSync(path.join(j.workspace, '.shipline/outputs.env'), 'utf8')).toBe(
+      'VAULT_SECRETS_NAMES=APP_API_KEY APP_PASSWORD APP_USER LEGACY_TOKEN\n',
+    );
     const post = await j.run(true);
     expect(post.code).toBe(0);
     expect(fs.existsSync(envFile)).toBe(false);
-    expectNoLeaks({ secrets: secretsOf(), texts: { stdout: r.stdout + post.stdout, stderr: r.stderr + post.stderr }, dirs: [j.workspace, j.temp] });
+    expectNoLeaks({
+      secrets: secretsOf(),
+      texts: { stdout: r.stdout + post.stdout, stderr: r.stderr + post.stderr },
+      dirs: [j.workspace, j.temp],
+    });
   });
 
   test('explicit secrets lines with a fixed kv-version skip the probe', async () => {
-    const j = job({ SHIPLINE_INPUT_SECRETS: `secret/fake-app/${id}/app password | DB_PASSWORD\nsecret/fake-app/${id}/app user`, SHIPLINE_INPUT_KV_VERSION: '2', V_IGNORED: 'secret/nope/x/y' });
-    const seq = await since();
+    const p = await own();
+    const j = job({
+      VAULT_ADDR: p.url,
+      SHIPLINE_INPUT_SECRETS: `secret/fake-app/${id}/app password | DB_PASSWORD\nsecret/fake-app/${id}/app user`,
+      SHIPLINE_INPUT_KV_VERSION: '2',
+      V_IGNORED: 'secret/nope/x/y',
+    });
     const r = await j.run();
     expect(r).toMatchObject({ code: 0 });
-    expect(await requestsSince(seq)).toEqual(['POST /v1/auth/approle/login', `GET /v1/secret/data/fake-app/${id}/app`, 'POST /v1/auth/token/revoke-self']);
+    expect(p.calls()).toEqual([
+      'POST /v1/auth/approle/login',
+      `GET /v1/secret/data/fake-app/${id}/app`,
+      'POST /v1/auth/token/revoke-self',
+    ]);
     expect([...j.exported().keys()]).toEqual(['DB_PASSWORD', 'USER']);
   });
 
   test.each([
-    ['a denied path', { V_X: 'secret/other-app/api/key' }, "error: V_X: permission denied reading 'secret/other-app/api'"],
-    ['a missing path', { V_X: `secret/fake-app/${id}/nothing/password` }, `error: V_X: secret 'secret/fake-app/${id}/nothing' not found`],
-    ['a missing key', { V_X: `secret/fake-app/${id}/app/passwd` }, `error: V_X: key 'passwd' not found in secret 'secret/fake-app/${id}/app'`],
+    [
+      'a denied path',
+      { V_X: 'secret/other-app/api/key' },
+      "error: V_X: permission denied reading 'secret/other-app/api'",
+    ],
+    [
+      'a missing path',
+      { V_X: `secret/fake-app/${id}/nothing/password` },
+      `error: V_X: secret 'secret/fake-app/${id}/nothing' not found`,
+    ],
+    [
+      'a missing key',
+      { V_X: `secret/fake-app/${id}/app/passwd` },
+      `error: V_X: key 'passwd' not found in secret 'secret/fake-app/${id}/app'`,
+    ],
   ])('%s fails naming the path, exports nothing and still revokes the token', async (_n, vars, message) => {
-    const j = job(vars);
-    const seq = await since();
+    const p = await own();
+    const j = job({ VAULT_ADDR: p.url, ...vars });
     const r = await j.run();
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(message);
     expect(fs.existsSync(path.join(j.workspace, '.shipline/env'))).toBe(false);
-    expect((await requestsSince(seq)).pop()).toBe('POST /v1/auth/token/revoke-self');
+    expect(p.calls().pop()).toBe('POST /v1/auth/token/revoke-self');
     expectNoLeaks({ secrets: secretsOf(), texts: { stdout: r.stdout, stderr: r.stderr } });
   });
 
   test('a wrong secret id fails at login without retrying', async () => {
-    const j = job({ V_X: `secret/fake-app/${id}/app/password`, VAULT_SECRET_ID: 'not-the-secret-id' });
-    const seq = await since();
+    const p = await own();
+    const j = job({
+      VAULT_ADDR: p.url,
+      V_X: `secret/fake-app/${id}/app/password`,
+      VAULT_SECRET_ID: 'not-the-secret-id',
+    });
     const r = await j.run();
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('AppRole login at auth/approle failed: invalid role or secret ID');
-    expect(await requestsSince(seq)).toEqual(['POST /v1/auth/approle/login']);
+    expect(p.calls()).toEqual(['POST /v1/auth/approle/login']);
   });
 
   test('transient 5xx at login is retried; a sealed Vault fails saying so', async () => {
-    await vault.fault({ kind: 'error', status: 503, message: 'Vault is sealed', match: '/v1/auth/approle/login', count: 2 });
-    const ok = job({ V_X: `secret/fake-app/${id}/app/password` });
-    const seq = await since();
+    await vault.fault({
+      kind: 'error',
+      status: 503,
+      message: 'Vault is sealed',
+      match: '/v1/auth/approle/login',
+      count: 2,
+    });
+    const p = await own();
+    const ok = job({ VAULT_ADDR: p.url, V_X: `secret/fake-app/${id}/app/password` });
     const r = await ok.run();
     expect(r).toMatchObject({ code: 0 });
-    expect((await requestsSince(seq)).filter((c) => c.endsWith('/login'))).toHaveLength(3);
-    expect(r.stderr).toMatch(/warning: AppRole login at auth\/approle: HTTP 503; retrying in \d+ ms \(attempt 2 of 5\)/);
+    // Our logins: the faulted ones (two, unless another client's login took one), then success.
+    const logins = p
+      .recorded()
+      .filter((q) => q.path.endsWith('/login'))
+      .map((q) => q.status);
+    expect(logins.length).toBeGreaterThanOrEqual(2);
+    expect(logins).toEqual([...logins.slice(0, -1).map(() => 503), 200]);
+    expect(r.stderr).toMatch(
+      /warning: AppRole login at auth\/approle: HTTP 503; retrying in \d+ ms \(attempt 2 of 5\)/,
+    );
 
     await vault.post('vault/seal', { sealed: true });
     try {
       const sealed = job({ V_X: `secret/fake-app/${id}/app/password`, SHIPLINE_INPUT_RETRY_MAX_ATTEMPTS: '2' });
       const s = await sealed.run();
       expect(s.code).toBe(1);
-      expect(s.stderr).toContain(`error: AppRole login at auth/approle failed after 2 attempts: Vault at ${tb.TB_VAULT_URL} is sealed`);
+      expect(s.stderr).toContain(
+        `error: AppRole login at auth/approle failed: Vault at ${tb.TB_VAULT_URL} is sealed (gave up after 2 attempts: HTTP 503)`,
+      );
     } finally {
       await vault.post('vault/seal', { sealed: false });
     }
@@ -170,10 +238,17 @@ describeBench('vault', 'vault-secrets against the bench Vault', (tb: BenchEnv) =
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const port = (server.address() as net.AddressInfo).port;
     await new Promise((resolve) => server.close(resolve));
-    const j = job({ V_X: `secret/fake-app/${id}/app/password`, VAULT_ADDR: `http://127.0.0.1:${port}`, SHIPLINE_INPUT_RETRY_MAX_ATTEMPTS: '2' });
+    const j = job({
+      V_X: `secret/fake-app/${id}/app/password`,
+      VAULT_ADDR: `http://127.0.0.1:${port}`,
+      SHIPLINE_INPUT_RETRY_MAX_ATTEMPTS: '2',
+    });
     const r = await j.run();
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`error: AppRole login at auth/approle failed after 2 attempts: could not reach Vault at http://127.0.0.1:${port} (ECONNREFUSED)`);
+    expect(r.stderr).toContain(
+      `error: AppRole login at auth/approle failed: could not reach Vault at http://127.0.0.1:${port} (gave up after 2 attempts: ECONNREFUSED)`,
+    );
+    expect(r.stderr).toContain('hint: check the url input / VAULT_ADDR and that the runner can reach Vault');
   });
 
   test('export: file writes 0600 files in a 0700 dir, removed by the cleanup', async () => {
@@ -201,7 +276,10 @@ describeBench('vault', 'vault-secrets against the bench Vault', (tb: BenchEnv) =
     expect(post.code).toBe(0);
     expect(post.stderr).toContain('revoked the Vault token');
     expect((await lookup()).status).toBe(403);
-    expectNoLeaks({ secrets: { ...secretsOf(), token }, texts: { stdout: r.stdout + post.stdout, stderr: r.stderr + post.stderr } });
+    expectNoLeaks({
+      secrets: { ...secretsOf(), token },
+      texts: { stdout: r.stdout + post.stdout, stderr: r.stderr + post.stderr },
+    });
   });
 
   test('no V_ variables is an error, not a silent success', async () => {

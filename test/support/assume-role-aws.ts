@@ -13,7 +13,11 @@ import { benchControl, type BenchEnv } from './testbed';
 export function awsJobEnv(bench: BenchEnv, extra: Record<string, string | undefined> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = {};
   for (const [k, v] of Object.entries(process.env)) {
-    if (v === undefined || /^(AWS_|CI|GITLAB_|GITHUB_|ACTIONS_|RUNNER_|SHIPLINE_|TB_|DOCKER_CONFIG$|INPUT_|STATE_)/.test(k)) continue;
+    if (
+      v === undefined ||
+      /^(AWS_|CI|GITLAB_|GITHUB_|ACTIONS_|RUNNER_|SHIPLINE_|TB_|DOCKER_CONFIG$|INPUT_|STATE_)/.test(k)
+    )
+      continue;
     env[k] = v;
   }
   Object.assign(env, {
@@ -54,8 +58,18 @@ export function workspace(prefix = 'shipline-aws-'): Workspace {
 }
 
 /** `node dist/cli.js <step> ...args` in the workspace. */
-export function runCli(step: string, args: string[], env: NodeJS.ProcessEnv, ws: Workspace, node = process.execPath): Promise<RunResult> {
-  return run(node, [path.join(repoRoot, 'dist', 'cli.js'), step, ...args], { cwd: ws.dir, env: { HOME: ws.home, ...env }, timeoutMs: 120_000 });
+export function runCli(
+  step: string,
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  ws: Workspace,
+  node = process.execPath,
+): Promise<RunResult> {
+  return run(node, [path.join(repoRoot, 'dist', 'cli.js'), step, ...args], {
+    cwd: ws.dir,
+    env: { HOME: ws.home, ...env },
+    timeoutMs: 120_000,
+  });
 }
 
 /** `export NAME='value'` lines back into a map. */
@@ -71,7 +85,10 @@ export function readEnvFile(file: string): Record<string, string> {
 export const mode = (file: string): string => (fs.statSync(file).mode & 0o777).toString(8);
 
 /** Adds a role only this test run uses (requests are then counted by its ARN). */
-export async function privateRole(bench: BenchEnv, opts: { audiences?: string[]; subjects?: string[]; assumeRole?: boolean } = {}): Promise<string> {
+export async function privateRole(
+  bench: BenchEnv,
+  opts: { audiences?: string[]; subjects?: string[]; assumeRole?: boolean } = {},
+): Promise<string> {
   const name = `shipline-ar-${crypto.randomBytes(4).toString('hex')}`;
   await benchControl(bench.TB_STS_URL).post('sts/roles', {
     name,

@@ -14,7 +14,11 @@ export const SHA = '4f9c2b7e1a3d5c6b8e0f1a2b3c4d5e6f7a8b9c0d';
 
 export const uniq = (prefix = 'bp'): string => `${prefix}-${crypto.randomBytes(4).toString('hex')}`;
 
-export const MR_VARS = { CI_MERGE_REQUEST_IID: '7', CI_PIPELINE_SOURCE: 'merge_request_event', CI_MERGE_REQUEST_SOURCE_BRANCH_NAME: 'feature/x' };
+export const MR_VARS = {
+  CI_MERGE_REQUEST_IID: '7',
+  CI_PIPELINE_SOURCE: 'merge_request_event',
+  CI_MERGE_REQUEST_SOURCE_BRANCH_NAME: 'feature/x',
+};
 export const MAIN_VARS = { CI_COMMIT_BRANCH: 'main', CI_PIPELINE_SOURCE: 'push' };
 
 /** Outputs printed as `name=value` or `name<<SHIPLINE_EOF` blocks. */
@@ -31,7 +35,13 @@ export interface StepRun extends RunResult {
 }
 
 /** Runs dist/build-push as a GitLab job: CI vars + SHIPLINE_INPUT_<NAME> inputs, workspace = CI_PROJECT_DIR. */
-export async function runBuildPush(opts: { workspace: string; inputs: Record<string, string>; ci?: Record<string, string>; env?: NodeJS.ProcessEnv; post?: boolean }): Promise<StepRun> {
+export async function runBuildPush(opts: {
+  workspace: string;
+  inputs: Record<string, string>;
+  ci?: Record<string, string>;
+  env?: NodeJS.ProcessEnv;
+  post?: boolean;
+}): Promise<StepRun> {
   const vars: Record<string, string | undefined> = {
     GITLAB_CI: 'true',
     CI_PROJECT_DIR: opts.workspace,
@@ -42,8 +52,13 @@ export async function runBuildPush(opts: { workspace: string; inputs: Record<str
     CI_REGISTRY_IMAGE: undefined,
     ...(opts.ci ?? MAIN_VARS),
   };
-  for (const [k, v] of Object.entries(opts.inputs)) vars[`SHIPLINE_INPUT_${k.toUpperCase().replace(/[^A-Z0-9]+/g, '_')}`] = v;
-  const r = await run(process.execPath, [BUNDLE, ...(opts.post ? ['--post'] : [])], { cwd: opts.workspace, env: withEnv(vars, opts.env ?? process.env), timeoutMs: 300_000 });
+  for (const [k, v] of Object.entries(opts.inputs))
+    vars[`SHIPLINE_INPUT_${k.toUpperCase().replace(/[^A-Z0-9]+/g, '_')}`] = v;
+  const r = await run(process.execPath, [BUNDLE, ...(opts.post ? ['--post'] : [])], {
+    cwd: opts.workspace,
+    env: withEnv(vars, opts.env ?? process.env),
+    timeoutMs: 300_000,
+  });
   return { ...r, outputs: parseOutputs(r.stdout), workspace: opts.workspace };
 }
 
@@ -61,27 +76,48 @@ export function docker(...args: string[]): { status: number; stdout: string; std
 
 /** The manifest digest the registry reports for a reference (skopeo, no TLS on loopback). */
 export function skopeoDigest(ref: string, authfile?: string): string | undefined {
-  const r = spawnSync('skopeo', ['inspect', '--tls-verify=false', ...(authfile ? ['--authfile', authfile] : []), '--format', '{{.Digest}}', `docker://${ref}`], { encoding: 'utf8', timeout: 60_000 });
+  const r = spawnSync(
+    'skopeo',
+    [
+      'inspect',
+      '--tls-verify=false',
+      ...(authfile ? ['--authfile', authfile] : []),
+      '--format',
+      '{{.Digest}}',
+      `docker://${ref}`,
+    ],
+    { encoding: 'utf8', timeout: 60_000 },
+  );
   return r.status === 0 ? r.stdout.trim() : undefined;
 }
 
 /** Images (any tag) and containers carrying a label, as lines, for before/after comparisons. */
 export function labelled(label: string): { images: string[]; containers: string[] } {
-  const images = docker('images', '--all', '--filter', `label=${label}`, '--format', '{{.ID}} {{.Repository}}:{{.Tag}}').stdout.split('\n').filter(Boolean);
-  const containers = docker('ps', '--all', '--filter', `label=${label}`, '--format', '{{.ID}} {{.Names}}').stdout.split('\n').filter(Boolean);
+  const images = docker('images', '--all', '--filter', `label=${label}`, '--format', '{{.ID}} {{.Repository}}:{{.Tag}}')
+    .stdout.split('\n')
+    .filter(Boolean);
+  const containers = docker('ps', '--all', '--filter', `label=${label}`, '--format', '{{.ID}} {{.Names}}')
+    .stdout.split('\n')
+    .filter(Boolean);
   return { images, containers };
 }
 
 /** This step's temporary names on the engine (it names them shipline-build-push-<hex>). */
 export function stepTemporaries(): string[] {
-  const images = docker('images', '--filter', 'reference=shipline-build-push-*', '--format', '{{.Repository}}:{{.Tag}}').stdout.split('\n').filter(Boolean);
-  const containers = docker('ps', '--all', '--filter', 'name=shipline-build-push-', '--format', '{{.Names}}').stdout.split('\n').filter(Boolean);
+  const images = docker('images', '--filter', 'reference=shipline-build-push-*', '--format', '{{.Repository}}:{{.Tag}}')
+    .stdout.split('\n')
+    .filter(Boolean);
+  const containers = docker('ps', '--all', '--filter', 'name=shipline-build-push-', '--format', '{{.Names}}')
+    .stdout.split('\n')
+    .filter(Boolean);
   return [...images, ...containers].sort();
 }
 
 /** Removes every local tag of a repository (test cleanup). */
 export function removeRepoImages(repo: string): void {
-  const refs = docker('images', repo, '--format', '{{.Repository}}:{{.Tag}}').stdout.split('\n').filter((l) => l && !l.endsWith(':<none>'));
+  const refs = docker('images', repo, '--format', '{{.Repository}}:{{.Tag}}')
+    .stdout.split('\n')
+    .filter((l) => l && !l.endsWith(':<none>'));
   if (refs.length) docker('image', 'rm', '--force', ...refs);
 }
 

@@ -76,7 +76,9 @@ export function parseArgvLog(text: string): ArgvRecord[] {
  * Shims that log every call's argv (NUL-separated records) and exec the real binary.
  * Default binaries: docker, skopeo, buildah, git, ssh-add.
  */
-export function createArgvRecorder(opts: { binaries?: string[]; dir?: string; searchPath?: string } = {}): ArgvRecorder {
+export function createArgvRecorder(
+  opts: { binaries?: string[]; dir?: string; searchPath?: string } = {},
+): ArgvRecorder {
   const binaries = opts.binaries ?? ['docker', 'skopeo', 'buildah', 'git', 'ssh-add'];
   const root = opts.dir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'shipline-argv-'));
   const binDir = path.join(root, 'bin');
@@ -109,7 +111,8 @@ export function createArgvRecorder(opts: { binaries?: string[]; dir?: string; se
 }
 
 /** A `docker` shim: records argv of every docker call, then execs the real docker. */
-export const createDockerShim = (opts: { dir?: string } = {}): ArgvRecorder => createArgvRecorder({ ...opts, binaries: ['docker'] });
+export const createDockerShim = (opts: { dir?: string } = {}): ArgvRecorder =>
+  createArgvRecorder({ ...opts, binaries: ['docker'] });
 
 // ------------------------------------------------------------------ /proc cmdlines
 
@@ -238,16 +241,22 @@ function walk(dir: string, files: string[], limit = 100_000): void {
 }
 
 export function scan(opts: ScanOptions): ScanResult {
-  const secrets: [string, string][] = Array.isArray(opts.secrets) ? opts.secrets.map((s, i) => [String(i), s]) : Object.entries(opts.secrets);
+  const secrets: [string, string][] = Array.isArray(opts.secrets)
+    ? opts.secrets.map((s, i) => [String(i), s])
+    : Object.entries(opts.secrets);
   const encodings = opts.encodings ?? ['raw', 'base64', 'base64url', 'url', 'json'];
-  const table = secrets.filter(([, v]) => v.length >= 6).map(([name, value]) => ({ name, value, needles: needles(value, encodings) }));
+  const table = secrets
+    .filter(([, v]) => v.length >= 6)
+    .map(([name, value]) => ({ name, value, needles: needles(value, encodings) }));
   const ignoreAddMask = opts.ignoreAddMask !== false;
   const hits: LeakHit[] = [];
   const scanned = { texts: 0, files: 0, argvCalls: 0, cmdlines: 0 };
 
   const redact = (line: string) => {
     let s = line;
-    for (const t of table) for (const n of t.needles) s = s.split(n.needle).join(`<${t.name}${n.encoding === 'raw' ? '' : `:${n.encoding}`}>`);
+    for (const t of table)
+      for (const n of t.needles)
+        s = s.split(n.needle).join(`<${t.name}${n.encoding === 'raw' ? '' : `:${n.encoding}`}>`);
     return s.length > 240 ? `${s.slice(0, 240)}…` : s;
   };
   const scanText = (text: string, where: (line: number) => string) => {
@@ -257,7 +266,8 @@ export function scan(opts: ScanOptions): ScanResult {
       if (ignoreAddMask && /^::add-mask::/.test(line.trim())) continue;
       for (const t of table) {
         for (const n of t.needles) {
-          if (line.includes(n.needle)) hits.push({ secret: t.name, encoding: n.encoding, where: where(i + 1), excerpt: redact(line) });
+          if (line.includes(n.needle))
+            hits.push({ secret: t.name, encoding: n.encoding, where: where(i + 1), excerpt: redact(line) });
         }
       }
     }

@@ -24,7 +24,10 @@ export interface RunResult {
 /** Repository root (the folder holding package.json). */
 export const repoRoot = path.resolve(__dirname, '..', '..');
 
-export function withEnv(extra: Record<string, string | undefined>, base: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+export function withEnv(
+  extra: Record<string, string | undefined>,
+  base: NodeJS.ProcessEnv = process.env,
+): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...base };
   for (const [k, v] of Object.entries(extra)) {
     if (v === undefined) delete env[k];
@@ -76,7 +79,9 @@ export function run(command: string, args: string[], opts: RunOptions = {}): Pro
 export async function runOk(command: string, args: string[], opts: RunOptions = {}): Promise<RunResult> {
   const r = await run(command, args, opts);
   if (r.code !== 0) {
-    throw new Error(`${command} ${args.join(' ')} exited ${r.code}${r.timedOut ? ' (timed out)' : ''}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`);
+    throw new Error(
+      `${command} ${args.join(' ')} exited ${r.code}${r.timedOut ? ' (timed out)' : ''}\n--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`,
+    );
   }
   return r;
 }

@@ -171,7 +171,12 @@ export async function runGithubAction(opts: RunGithubActionOptions): Promise<Git
   const eventName = opts.event?.name ?? 'push';
   const payload = opts.event?.payload ?? {
     ref: 'refs/heads/main',
-    repository: { name: 'shipline', full_name: 'shipline/shipline', default_branch: 'main', owner: { login: 'shipline' } },
+    repository: {
+      name: 'shipline',
+      full_name: 'shipline/shipline',
+      default_branch: 'main',
+      owner: { login: 'shipline' },
+    },
   };
   fs.writeFileSync(files.event, JSON.stringify(payload, null, 2));
 
@@ -217,7 +222,14 @@ export async function runGithubAction(opts: RunGithubActionOptions): Promise<Git
 
   const main = await run(node, [abs(entry)], {
     cwd: workspace,
-    env: { ...base, GITHUB_OUTPUT: files.output, GITHUB_ENV: files.env, GITHUB_STATE: files.state, GITHUB_STEP_SUMMARY: files.summary, GITHUB_PATH: files.path },
+    env: {
+      ...base,
+      GITHUB_OUTPUT: files.output,
+      GITHUB_ENV: files.env,
+      GITHUB_STATE: files.state,
+      GITHUB_STEP_SUMMARY: files.summary,
+      GITHUB_PATH: files.path,
+    },
     timeoutMs,
   });
   const read = (f: string) => (fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : '');
@@ -246,14 +258,27 @@ export async function runGithubAction(opts: RunGithubActionOptions): Promise<Git
   };
 
   if (post && opts.runPost !== false) {
-    const postFiles = { output: `${files.output}.post`, env: `${files.env}.post`, state: `${files.state}.post`, summary: `${files.summary}.post`, path: `${files.path}.post` };
+    const postFiles = {
+      output: `${files.output}.post`,
+      env: `${files.env}.post`,
+      state: `${files.state}.post`,
+      summary: `${files.summary}.post`,
+      path: `${files.path}.post`,
+    };
     for (const f of Object.values(postFiles)) fs.writeFileSync(f, '');
     const postEnv: NodeJS.ProcessEnv = { ...base, ...exported };
     for (const [k, v] of Object.entries(state)) postEnv[`STATE_${k}`] = v;
     if (addedPath.length) postEnv.PATH = [...addedPath.slice().reverse(), base.PATH ?? ''].join(path.delimiter);
     const postRun = await run(node, [abs(post)], {
       cwd: workspace,
-      env: { ...postEnv, GITHUB_OUTPUT: postFiles.output, GITHUB_ENV: postFiles.env, GITHUB_STATE: postFiles.state, GITHUB_STEP_SUMMARY: postFiles.summary, GITHUB_PATH: postFiles.path },
+      env: {
+        ...postEnv,
+        GITHUB_OUTPUT: postFiles.output,
+        GITHUB_ENV: postFiles.env,
+        GITHUB_STATE: postFiles.state,
+        GITHUB_STEP_SUMMARY: postFiles.summary,
+        GITHUB_PATH: postFiles.path,
+      },
       timeoutMs,
     });
     result.postRun = postRun;

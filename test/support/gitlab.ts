@@ -118,7 +118,11 @@ function pipelineVars(spec: PipelineSpec): { variables: Record<string, string>; 
         variables: {
           CI_COMMIT_TAG: tag,
           CI_COMMIT_REF_NAME: tag,
-          CI_COMMIT_REF_SLUG: tag.toLowerCase().replace(/[^a-z0-9]/g, '-').slice(0, 63).replace(/^-+|-+$/g, ''),
+          CI_COMMIT_REF_SLUG: tag
+            .toLowerCase()
+            .replace(/[^a-z0-9]/g, '-')
+            .slice(0, 63)
+            .replace(/^-+|-+$/g, ''),
           CI_COMMIT_TAG_MESSAGE: '',
         },
         unset: ['CI_COMMIT_BRANCH'],
@@ -130,12 +134,17 @@ function pipelineVars(spec: PipelineSpec): { variables: Record<string, string>; 
 const yamlQuote = (v: string) => JSON.stringify(v);
 
 export async function runGitlabCiLocal(opts: RunGitlabOptions): Promise<GitlabRunResult> {
-  const spec: PipelineSpec = typeof opts.pipeline === 'string' ? { kind: opts.pipeline } : (opts.pipeline ?? { kind: 'default-branch' });
+  const spec: PipelineSpec =
+    typeof opts.pipeline === 'string' ? { kind: opts.pipeline } : (opts.pipeline ?? { kind: 'default-branch' });
   const outer = fs.mkdtempSync(path.join(os.tmpdir(), 'shipline-gcl-'));
   const dir = opts.cwd ?? path.join(outer, 'project');
   fs.mkdirSync(dir, { recursive: true });
   const gitEnv = { ...process.env, ...GIT_ENV };
-  const git = (...args: string[]) => runOk('git', ['-c', 'commit.gpgsign=false', '-c', 'tag.gpgsign=false', '-c', 'init.defaultBranch=main', ...args], { cwd: dir, env: gitEnv });
+  const git = (...args: string[]) =>
+    runOk('git', ['-c', 'commit.gpgsign=false', '-c', 'tag.gpgsign=false', '-c', 'init.defaultBranch=main', ...args], {
+      cwd: dir,
+      env: gitEnv,
+    });
 
   if (!fs.existsSync(path.join(dir, '.git'))) {
     await git('init', '-q', '-b', 'main');
@@ -165,7 +174,13 @@ export async function runGitlabCiLocal(opts: RunGitlabOptions): Promise<GitlabRu
   if (opts.forceShellExecutor !== false) args.push('--force-shell-executor');
   if (opts.fileVariables && Object.keys(opts.fileVariables).length) {
     const varsFile = path.join(outer, 'variables.yml');
-    fs.writeFileSync(varsFile, Object.entries(opts.fileVariables).map(([k, v]) => `${k}: ${yamlQuote(v)}`).join('\n') + '\n', { mode: 0o600 });
+    fs.writeFileSync(
+      varsFile,
+      Object.entries(opts.fileVariables)
+        .map(([k, v]) => `${k}: ${yamlQuote(v)}`)
+        .join('\n') + '\n',
+      { mode: 0o600 },
+    );
     args.push('--variables-file', path.relative(dir, varsFile));
   }
   for (const [k, v] of Object.entries(variables)) args.push('--variable', `${k}=${v}`);

@@ -32,7 +32,12 @@ export function parsePrintedOutputs(stdout: string): Record<string, string> {
   return out;
 }
 
-export async function runKanikoBuild(argv: string[], env: Record<string, string | undefined>, cwd: string, post = false): Promise<StepRun> {
+export async function runKanikoBuild(
+  argv: string[],
+  env: Record<string, string | undefined>,
+  cwd: string,
+  post = false,
+): Promise<StepRun> {
   const out: string[] = [];
   const err: string[] = [];
   const code = await runStep(step, {

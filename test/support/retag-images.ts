@@ -14,7 +14,10 @@ import type { BenchEnv } from './testbed';
 export const uniq = (prefix: string) => `${prefix}-${crypto.randomBytes(4).toString('hex')}`;
 
 /** A DOCKER_CONFIG dir with auths for the basic and token registries (and their proxies). */
-export function writeBenchDockerConfig(env: BenchEnv, override: Record<string, { user: string; password: string }> = {}): { dir: string; path: string } {
+export function writeBenchDockerConfig(
+  env: BenchEnv,
+  override: Record<string, { user: string; password: string }> = {},
+): { dir: string; path: string } {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'retag-docker-'));
   const entry = (user: string, password: string) => ({ auth: Buffer.from(`${user}:${password}`).toString('base64') });
   const auths: Record<string, { auth: string }> = {
@@ -44,7 +47,12 @@ export async function pushBlob(c: RegistryClient, repo: string, data: Buffer, me
   await start.discard();
   const url = new URL(start.headers.get('location')!, c.base);
   url.searchParams.set('digest', digest);
-  const put = await c.request('PUT', '', { url: url.toString(), headers: { 'content-type': 'application/octet-stream' }, body: data, ok: [201] });
+  const put = await c.request('PUT', '', {
+    url: url.toString(),
+    headers: { 'content-type': 'application/octet-stream' },
+    body: data,
+    ok: [201],
+  });
   await put.discard();
   return { mediaType, digest, size: data.length };
 }
@@ -55,20 +63,43 @@ export interface Platform {
 }
 
 /** An OCI image of random layers (sizes in bytes) for a platform, tagged `tag`. */
-export async function pushRandomImage(c: RegistryClient, repo: string, tag: string, opts: { layers?: number[]; platform?: Platform } = {}): Promise<Manifest> {
+export async function pushRandomImage(
+  c: RegistryClient,
+  repo: string,
+  tag: string,
+  opts: { layers?: number[]; platform?: Platform } = {},
+): Promise<Manifest> {
   const platform = opts.platform ?? { os: 'linux', architecture: 'amd64' };
   const layers: Descriptor[] = [];
-  for (const size of opts.layers ?? [4096]) layers.push(await pushBlob(c, repo, crypto.randomBytes(size), 'application/vnd.oci.image.layer.v1.tar'));
-  const config = Buffer.from(JSON.stringify({ ...platform, created: new Date(0).toISOString(), config: {}, rootfs: { type: 'layers', diff_ids: layers.map((l) => l.digest) } }));
+  for (const size of opts.layers ?? [4096])
+    layers.push(await pushBlob(c, repo, crypto.randomBytes(size), 'application/vnd.oci.image.layer.v1.tar'));
+  const config = Buffer.from(
+    JSON.stringify({
+      ...platform,
+      created: new Date(0).toISOString(),
+      config: {},
+      rootfs: { type: 'layers', diff_ids: layers.map((l) => l.digest) },
+    }),
+  );
   const cfg = await pushBlob(c, repo, config, 'application/vnd.oci.image.config.v1+json');
-  const bytes = Buffer.from(JSON.stringify({ schemaVersion: 2, mediaType: MEDIA_TYPES.ociManifest, config: cfg, layers }));
+  const bytes = Buffer.from(
+    JSON.stringify({ schemaVersion: 2, mediaType: MEDIA_TYPES.ociManifest, config: cfg, layers }),
+  );
   const m: Manifest = { bytes, mediaType: MEDIA_TYPES.ociManifest, digest: digestOf(bytes) };
   await putManifest(c, repo, tag, m);
   return m;
 }
 
 /** An OCI index over two freshly pushed platform images. */
-export async function pushIndex(c: RegistryClient, repo: string, tag: string, platforms: Platform[] = [{ os: 'linux', architecture: 'amd64' }, { os: 'linux', architecture: 'arm64' }]): Promise<Manifest> {
+export async function pushIndex(
+  c: RegistryClient,
+  repo: string,
+  tag: string,
+  platforms: Platform[] = [
+    { os: 'linux', architecture: 'amd64' },
+    { os: 'linux', architecture: 'arm64' },
+  ],
+): Promise<Manifest> {
   const manifests = [];
   for (const p of platforms) {
     const child = await pushRandomImage(c, repo, `${tag}-${p.architecture}`, { platform: p });

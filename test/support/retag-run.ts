@@ -14,15 +14,35 @@ export function parseOutputs(stdout: string): Record<string, string> {
 }
 
 /** The bundle through the CLI runtime (no GitHub/GitLab variables), with this docker config. */
-export async function retagCli(args: string[], dockerConfigDir: string, extraEnv: Record<string, string | undefined> = {}): Promise<RunResult & { outputs: Record<string, string> }> {
-  const env = withEnv({ DOCKER_CONFIG: dockerConfigDir, GITHUB_ACTIONS: undefined, GITLAB_CI: undefined, SHIPLINE_OUTPUT_FILE: path.join(dockerConfigDir, 'outputs.env'), SHIPLINE_ENV_FILE: path.join(dockerConfigDir, 'env'), ...extraEnv });
+export async function retagCli(
+  args: string[],
+  dockerConfigDir: string,
+  extraEnv: Record<string, string | undefined> = {},
+): Promise<RunResult & { outputs: Record<string, string> }> {
+  const env = withEnv({
+    DOCKER_CONFIG: dockerConfigDir,
+    GITHUB_ACTIONS: undefined,
+    GITLAB_CI: undefined,
+    SHIPLINE_OUTPUT_FILE: path.join(dockerConfigDir, 'outputs.env'),
+    SHIPLINE_ENV_FILE: path.join(dockerConfigDir, 'env'),
+    ...extraEnv,
+  });
   const r = await run(process.execPath, [RETAG_BUNDLE, ...args], { env, cwd: dockerConfigDir, timeoutMs: 120_000 });
   return { ...r, outputs: parseOutputs(r.stdout) };
 }
 
 /** What skopeo sees at a reference: the raw manifest, its digest and media type. */
-export async function skopeoInspect(ref: string, authfile?: string): Promise<{ digest: string; mediaType: string; raw: string }> {
-  const args = ['inspect', '--raw', '--tls-verify=false', ...(authfile ? ['--authfile', authfile] : []), `docker://${ref}`];
+export async function skopeoInspect(
+  ref: string,
+  authfile?: string,
+): Promise<{ digest: string; mediaType: string; raw: string }> {
+  const args = [
+    'inspect',
+    '--raw',
+    '--tls-verify=false',
+    ...(authfile ? ['--authfile', authfile] : []),
+    `docker://${ref}`,
+  ];
   const r = await runOk('skopeo', args, { timeoutMs: 60_000 });
   const raw = r.stdout;
   // skopeo prints the manifest bytes unchanged, so their hash is the digest.
@@ -32,7 +52,15 @@ export async function skopeoInspect(ref: string, authfile?: string): Promise<{ d
 
 /** skopeo's own digest report (`inspect --format {{.Digest}}` of the raw manifest). */
 export async function skopeoDigest(ref: string, authfile?: string): Promise<string> {
-  const args = ['inspect', '--tls-verify=false', '--no-tags', '--format', '{{.Digest}}', ...(authfile ? ['--authfile', authfile] : []), `docker://${ref}`];
+  const args = [
+    'inspect',
+    '--tls-verify=false',
+    '--no-tags',
+    '--format',
+    '{{.Digest}}',
+    ...(authfile ? ['--authfile', authfile] : []),
+    `docker://${ref}`,
+  ];
   const r = await runOk('skopeo', args, { timeoutMs: 60_000 });
   return r.stdout.trim();
 }

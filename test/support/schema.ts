@@ -20,7 +20,10 @@ export interface SchemaResult {
 // ------------------------------------------------------------------ GitHub action.yml
 
 interface WorkflowParserBundle {
-  parseAction(file: { name: string; content: string }, trace: unknown): { context: { errors: { getErrors(): { message: string }[] } }; value: unknown };
+  parseAction(
+    file: { name: string; content: string },
+    trace: unknown,
+  ): { context: { errors: { getErrors(): { message: string }[] } }; value: unknown };
   convertActionTemplate(context: unknown, root: unknown): ActionTemplateLike;
   NoOperationTraceWriter: new () => unknown;
 }
@@ -38,13 +41,9 @@ let parserBundle: WorkflowParserBundle | undefined;
 function nativeRequire(file: string): unknown {
   // Evaluate a CommonJS file in this realm without jest's registry/transform.
   const code = fs.readFileSync(file, 'utf8');
-  const wrapper = vm.runInThisContext(`(function (exports, require, module, __filename, __dirname) {${code}\n})`, { filename: file }) as (
-    e: unknown,
-    r: unknown,
-    m: unknown,
-    f: string,
-    d: string,
-  ) => void;
+  const wrapper = vm.runInThisContext(`(function (exports, require, module, __filename, __dirname) {${code}\n})`, {
+    filename: file,
+  }) as (e: unknown, r: unknown, m: unknown, f: string, d: string) => void;
   const mod = { exports: {} as unknown };
   const req = (id: string) => {
     if (id.startsWith('node:') || !id.startsWith('.')) return require(id);
@@ -57,7 +56,8 @@ function nativeRequire(file: string): unknown {
 function workflowParser(): WorkflowParserBundle {
   if (parserBundle) return parserBundle;
   const pkgDir = path.join(repoRoot, 'node_modules', '@actions', 'workflow-parser');
-  const version = (JSON.parse(fs.readFileSync(path.join(pkgDir, 'package.json'), 'utf8')) as { version: string }).version;
+  const version = (JSON.parse(fs.readFileSync(path.join(pkgDir, 'package.json'), 'utf8')) as { version: string })
+    .version;
   const out = path.join(os.tmpdir(), `shipline-workflow-parser-${version}.cjs`);
   if (!fs.existsSync(out)) {
     const esbuild = require('esbuild') as typeof import('esbuild');
@@ -84,16 +84,25 @@ function workflowParser(): WorkflowParserBundle {
 }
 
 /** Validate an action.yml (path or YAML text) against GitHub's action schema. */
-export function validateActionYml(fileOrContent: string, name = 'action.yml'): SchemaResult & { template?: ActionTemplateLike } {
+export function validateActionYml(
+  fileOrContent: string,
+  name = 'action.yml',
+): SchemaResult & { template?: ActionTemplateLike } {
   const isFile = !fileOrContent.includes('\n') && fs.existsSync(fileOrContent);
   const content = isFile ? fs.readFileSync(fileOrContent, 'utf8') : fileOrContent;
   const p = workflowParser();
   const parsed = p.parseAction({ name: isFile ? fileOrContent : name, content }, new p.NoOperationTraceWriter());
   const errors = parsed.context.errors.getErrors().map((e) => e.message);
-  const result: SchemaResult & { template?: ActionTemplateLike } = { ok: errors.length === 0 && parsed.value !== undefined, errors };
+  const result: SchemaResult & { template?: ActionTemplateLike } = {
+    ok: errors.length === 0 && parsed.value !== undefined,
+    errors,
+  };
   if (parsed.value !== undefined) {
     const template = p.convertActionTemplate(parsed.context, parsed.value);
-    const more = parsed.context.errors.getErrors().map((e) => e.message).filter((m) => !errors.includes(m));
+    const more = parsed.context.errors
+      .getErrors()
+      .map((e) => e.message)
+      .filter((m) => !errors.includes(m));
     result.errors.push(...more);
     result.ok = result.errors.length === 0;
     result.template = template;
@@ -131,7 +140,8 @@ function extractObjectLiteral(source: string, start: number): string {
 /** GitLab's CI JSON schema exactly as gitlab-ci-local ships it (before its own relaxations). */
 export function gitlabCiSchema(): Record<string, unknown> {
   const gclDir = path.join(repoRoot, 'node_modules', 'gitlab-ci-local');
-  const version = (JSON.parse(fs.readFileSync(path.join(gclDir, 'package.json'), 'utf8')) as { version: string }).version;
+  const version = (JSON.parse(fs.readFileSync(path.join(gclDir, 'package.json'), 'utf8')) as { version: string })
+    .version;
   const cache = path.join(os.tmpdir(), `shipline-gitlab-ci-schema-${version}.json`);
   if (fs.existsSync(cache)) return JSON.parse(fs.readFileSync(cache, 'utf8')) as Record<string, unknown>;
   const bundle = fs.readFileSync(path.join(gclDir, 'dist', 'index.js'), 'utf8');
@@ -151,12 +161,20 @@ function gitlabValidator(): AjvValidate {
   // ajv 8, a devDependency of ours (draft-07 with allowUnionTypes, as GitLab's schema needs).
   const mod = require('ajv') as { default: new (o: Record<string, unknown>) => { compile(s: unknown): AjvValidate } };
   const Ajv = mod.default;
-  const ajv = new Ajv({ allErrors: true, allowUnionTypes: true, validateFormats: false, strictTypes: false, strict: false, keywords: ['markdownDescription'] });
+  const ajv = new Ajv({
+    allErrors: true,
+    allowUnionTypes: true,
+    validateFormats: false,
+    strictTypes: false,
+    strict: false,
+    keywords: ['markdownDescription'],
+  });
   gitlabValidate = ajv.compile(gitlabCiSchema());
   return gitlabValidate;
 }
 
-const formatAjv = (e: AjvError) => `${e.instancePath || '/'} ${e.message ?? 'is invalid'}${e.params && Object.keys(e.params).length ? ` ${JSON.stringify(e.params)}` : ''} [${e.schemaPath}]`;
+const formatAjv = (e: AjvError) =>
+  `${e.instancePath || '/'} ${e.message ?? 'is invalid'}${e.params && Object.keys(e.params).length ? ` ${JSON.stringify(e.params)}` : ''} [${e.schemaPath}]`;
 
 /** Validate one GitLab CI document (object or YAML text of a single document). */
 export function validateGitlabCi(doc: unknown): SchemaResult {
@@ -178,12 +196,19 @@ export function validateGitlabCi(doc: unknown): SchemaResult {
  * interpolating `$[[ inputs.x ]]` with `inputs` (default: each input's default) and
  * `$[[ component.* ]]` with placeholders.
  */
-export function validateGitlabTemplate(text: string, inputs: Record<string, unknown> = {}): SchemaResult & { body?: unknown } {
+export function validateGitlabTemplate(
+  text: string,
+  inputs: Record<string, unknown> = {},
+): SchemaResult & { body?: unknown } {
   const docs = parseAllDocuments(text);
   const errors: string[] = [];
   for (const d of docs) errors.push(...d.errors.map((e) => e.message));
   if (errors.length) return { ok: false, errors };
-  if (docs.length !== 2) return { ok: false, errors: [`a component template has a spec header and a body: found ${docs.length} document(s)`] };
+  if (docs.length !== 2)
+    return {
+      ok: false,
+      errors: [`a component template has a spec header and a body: found ${docs.length} document(s)`],
+    };
   const header = docs[0]!.toJS() as { spec?: { inputs?: Record<string, { default?: unknown; type?: string } | null> } };
   // GitLab's default input type is string; ci.json's if/then rules misfire when `type` is absent
   const normalised = structuredClone(header);
@@ -193,7 +218,8 @@ export function validateGitlabTemplate(text: string, inputs: Record<string, unkn
   const headerResult = validateGitlabCi(normalised);
   // `spec:component` (GitLab 18.x) is newer than the schema gitlab-ci-local 4.73 carries;
   // gitlab-ci-local itself accepts it and fills $[[ component.sha ]] (tested in test/clients).
-  const knownStale = (e: string) => e.startsWith('/spec must NOT have additional properties {"additionalProperty":"component"}');
+  const knownStale = (e: string) =>
+    e.startsWith('/spec must NOT have additional properties {"additionalProperty":"component"}');
   errors.push(...headerResult.errors.filter((e) => !knownStale(e)).map((e) => `header: ${e}`));
   const values: Record<string, unknown> = {};
   for (const [name, def] of Object.entries(header.spec?.inputs ?? {})) values[name] = def?.default;
@@ -220,8 +246,14 @@ export function validateGitlabTemplate(text: string, inputs: Record<string, unkn
         return typeof v === 'string' ? v : JSON.stringify(v);
       });
     }
-    if (Array.isArray(node)) return node.flatMap((n) => (typeof n === 'string' && /^\$\[\[\s*inputs\.[\w-]+\s*\]\]$/.test(n) && Array.isArray(interpolate(n)) ? (interpolate(n) as unknown[]) : [interpolate(n)]));
-    if (node && typeof node === 'object') return Object.fromEntries(Object.entries(node).map(([k, v]) => [interpolate(k) as string, interpolate(v)]));
+    if (Array.isArray(node))
+      return node.flatMap((n) =>
+        typeof n === 'string' && /^\$\[\[\s*inputs\.[\w-]+\s*\]\]$/.test(n) && Array.isArray(interpolate(n))
+          ? (interpolate(n) as unknown[])
+          : [interpolate(n)],
+      );
+    if (node && typeof node === 'object')
+      return Object.fromEntries(Object.entries(node).map(([k, v]) => [interpolate(k) as string, interpolate(v)]));
     return node;
   };
   const bodyDocs = docs.slice(1);

@@ -172,7 +172,8 @@ export function requireBench(parts: BenchPart | BenchPart[] = 'all'): BenchCheck
   } else {
     const status = benchStatus();
     const down = wanted.filter((p) => status.get(p) !== true);
-    if (down.length) reason = `test bench part(s) down: ${down.join(', ')} — run \`bash scripts/testbed up\` (status: \`bash scripts/testbed status\`)`;
+    if (down.length)
+      reason = `test bench part(s) down: ${down.join(', ')} — run \`bash scripts/testbed up\` (status: \`bash scripts/testbed status\`)`;
   }
   if (reason === undefined) return { ok: true, env: env! };
   if (isCI()) throw new Error(`CI=true and ${reason}`);

@@ -43,10 +43,15 @@ export function parseTags(lines: string[]): Tag[] {
   });
 }
 
-export const TAG_LINE_RE = '[\\p{L}\\p{Z}\\p{N}_.:/+\\-@]{1,128}=.*';
-
 /** Tags that say which pipeline holds the session (visible in CloudTrail). */
-export function ciTags(ci: { provider: string; projectPath: string | undefined; sha: string | undefined; refName: string | undefined; actor: string | undefined; jobId: string | undefined }): Tag[] {
+export function ciTags(ci: {
+  provider: string;
+  projectPath: string | undefined;
+  sha: string | undefined;
+  refName: string | undefined;
+  actor: string | undefined;
+  jobId: string | undefined;
+}): Tag[] {
   const tags: Tag[] = [{ Key: 'CI', Value: ci.provider }];
   const add = (Key: string, v: string | undefined) => {
     if (v) tags.push({ Key, Value: sanitizeTagValue(v) });

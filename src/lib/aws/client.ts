@@ -2,20 +2,17 @@
 // process.env behind the step's back), the SDK's own retries off (maxAttempts: 1) so our
 // classified policy is the only one, a per-attempt timeout, a total deadline, and a
 // User-Agent that names shipline.
-import { ShiplineError, errorMessage } from '../util/errors';
-import { RetryExhausted, isTransientNetworkError, retry, type Verdict } from '../util/retry';
-import { awsErrorCode, awsStatus, describeNetworkError } from './errors';
-
-type Env = Readonly<Record<string, string | undefined>>;
+import type { Env } from '../util/env';
+import { retry, type Verdict } from '../util/retry';
 
 /** AWS_ENDPOINT_URL_<SERVICE> (the SDKs' own rule), then AWS_ENDPOINT_URL. */
 export function endpointFor(env: Env, service: 'STS' | 'ECR' | 'ECR_PUBLIC'): string | undefined {
   return env[`AWS_ENDPOINT_URL_${service}`] || env.AWS_ENDPOINT_URL || undefined;
 }
 
-/** The region input, else AWS_REGION / AWS_DEFAULT_REGION. */
-export function regionFrom(input: string | undefined, env: Env): string | undefined {
-  return input || env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined;
+/** The region given, else AWS_REGION, else AWS_DEFAULT_REGION. */
+export function regionFrom(given: string | undefined, env: Env): string | undefined {
+  return given || env.AWS_REGION || env.AWS_DEFAULT_REGION || undefined;
 }
 
 export const REGION_RE = '[a-z]{2}(?:-[a-z]+)+-\\d+';
@@ -41,7 +38,12 @@ export interface CallLog {
 }
 
 /** SDK client settings every shipline client uses. */
-export function clientConfig(opts: { region: string; endpoint: string | undefined; step: string; attemptTimeoutMs: number }) {
+export function clientConfig(opts: {
+  region: string;
+  endpoint: string | undefined;
+  step: string;
+  attemptTimeoutMs: number;
+}) {
   return {
     region: opts.region,
     ...(opts.endpoint ? { endpoint: opts.endpoint } : {}),
@@ -53,8 +55,8 @@ export function clientConfig(opts: { region: string; endpoint: string | undefine
 
 /**
  * Runs `fn` under the policy. `fn` gets an AbortSignal that fires at the per-attempt
- * timeout; errors are sorted by `classify`. A RetryExhausted becomes a ShiplineError that
- * names the operation, the attempts, the last reason and `hint`.
+ * timeout; errors are sorted by `classify`. Running out throws retry()'s RetryExhausted
+ * (`<what> failed: … (gave up after N attempts: …)`, with `hint`); other errors pass as thrown.
  */
 export async function callWithRetry<T>(
   what: string,
@@ -62,38 +64,31 @@ export async function callWithRetry<T>(
   policy: CallPolicy,
   classify: (err: unknown) => Verdict,
   log: CallLog,
-  hint: string,
+  hint?: string,
 ): Promise<{ value: T; attempts: number }> {
   const now = policy.now ?? Date.now;
   const start = now();
   const perAttempt = policy.attemptTimeoutMs ?? 10_000;
   let attempts = 0;
-  try {
-    const value = await retry(
-      async (attempt) => {
-        attempts = attempt;
-        const remaining = Math.max(1000, policy.deadlineMs - (now() - start));
-        return fn(attempt, AbortSignal.timeout(Math.min(perAttempt, remaining)));
-      },
-      {
-        maxAttempts: policy.maxAttempts,
-        deadlineMs: policy.deadlineMs,
-        classify,
-        onRetry: ({ attempt, delayMs, reason }) => log.warn(`${what}: attempt ${attempt} of ${policy.maxAttempts} failed (${reason}); retrying in ${(delayMs / 1000).toFixed(1)} s`),
-        ...(policy.sleep ? { sleep: policy.sleep } : {}),
-        ...(policy.now ? { now: policy.now } : {}),
-      },
-    );
-    return { value, attempts };
-  } catch (err) {
-    if (err instanceof RetryExhausted) {
-      const last = err.lastError;
-      const detail = awsStatus(last) === undefined && isTransientNetworkError(last) ? `${describeNetworkError(last)} (${errorMessage(last)})` : `${awsErrorCode(last)}: ${errorMessage(last)}`;
-      throw new ShiplineError(`${what} failed after ${err.attempts} attempt${err.attempts === 1 ? '' : 's'} in ${((now() - start) / 1000).toFixed(1)} s (${err.reason}; last error: ${detail})`, {
-        hint,
-        cause: last,
-      });
-    }
-    throw err;
-  }
+  const value = await retry(
+    async (attempt) => {
+      attempts = attempt;
+      const remaining = Math.max(1000, policy.deadlineMs - (now() - start));
+      return fn(attempt, AbortSignal.timeout(Math.min(perAttempt, remaining)));
+    },
+    {
+      what,
+      ...(hint ? { hint } : {}),
+      maxAttempts: policy.maxAttempts,
+      deadlineMs: policy.deadlineMs,
+      classify,
+      onRetry: ({ attempt, delayMs, reason }) =>
+        log.warn(
+          `${what}: attempt ${attempt} of ${policy.maxAttempts} failed (${reason}); retrying in ${(delayMs / 1000).toFixed(1)} s`,
+        ),
+      ...(policy.sleep ? { sleep: policy.sleep } : {}),
+      ...(policy.now ? { now: policy.now } : {}),
+    },
+  );
+  return { value, attempts };
 }

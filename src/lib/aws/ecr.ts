@@ -1,9 +1,16 @@
 // ECR registry credentials: GetAuthorizationToken for private registries (one or more
 // account ids) or ECR Public (us-east-1 only), decoded into registry host + user + password.
 // The password is handed to `onSecret` before anything else sees it.
-import { ShiplineError, errorMessage } from '../util/errors';
-import { ECR_PUBLIC_REGION, ECR_PUBLIC_REGISTRY, callWithRetry, clientConfig, type CallLog, type CallPolicy } from './client';
-import { awsErrorCode, classifyAwsError } from './errors';
+import { ShiplineError } from '../util/errors';
+import {
+  ECR_PUBLIC_REGION,
+  ECR_PUBLIC_REGISTRY,
+  callWithRetry,
+  clientConfig,
+  type CallLog,
+  type CallPolicy,
+} from './client';
+import { awsFailure, classifyAwsError } from './errors';
 
 export interface EcrAuth {
   /** host[:port], as docker config keys it. */
@@ -25,11 +32,18 @@ export interface EcrOptions {
 }
 
 /** Decodes `base64(user:password)`; registers the token and password as secrets first. */
-export function decodeAuthorization(token: string, onSecret: (v: string) => void): { username: string; password: string } {
+export function decodeAuthorization(
+  token: string,
+  onSecret: (v: string) => void,
+): { username: string; password: string } {
   onSecret(token);
   const text = Buffer.from(token, 'base64').toString('utf8');
   const i = text.indexOf(':');
-  if (i <= 0) throw new ShiplineError('ECR returned an authorization token that is not user:password', { hint: 'this is unexpected from ECR; re-run the job' });
+  if (i <= 0)
+    throw new ShiplineError('ECR returned an authorization token that is not user:password', {
+      kind: 'invalid',
+      hint: 'this is unexpected from ECR; re-run the job',
+    });
   const password = text.slice(i + 1);
   onSecret(password);
   return { username: text.slice(0, i), password };
@@ -41,74 +55,77 @@ export function registryHost(proxyEndpoint: string): string {
 }
 
 export async function ecrAuthorization(opts: EcrOptions): Promise<EcrAuth[]> {
-  const attemptTimeoutMs = opts.policy.attemptTimeoutMs ?? 10_000;
-  const classify = (err: unknown) => classifyAwsError(err);
-  const hint = 'check that the ECR API endpoint is reachable from the job; the retry policy is retry-max-attempts / timeout-seconds';
+  const what =
+    opts.type === 'public' ? 'ECR Public GetAuthorizationToken' : `ECR GetAuthorizationToken in ${opts.region}`;
   try {
-    if (opts.type === 'public') {
-      const ecrPublic = await import('@aws-sdk/client-ecr-public');
-      const client = new ecrPublic.ECRPUBLICClient(clientConfig({ region: ECR_PUBLIC_REGION, endpoint: opts.endpoint, step: 'ecr-login', attemptTimeoutMs }));
-      try {
-        const { value } = await callWithRetry(
-          'ECR Public GetAuthorizationToken',
-          (_a, signal) => client.send(new ecrPublic.GetAuthorizationTokenCommand({}), { abortSignal: signal }),
-          opts.policy,
-          classify,
-          opts.log,
-          hint,
-        );
-        const data = value.authorizationData;
-        if (!data?.authorizationToken) throw new ShiplineError('ECR Public returned no authorization token', { hint: 're-run the job' });
-        return [{ registry: ECR_PUBLIC_REGISTRY, ...decodeAuthorization(data.authorizationToken, opts.onSecret), expiresAt: data.expiresAt }];
-      } finally {
-        client.destroy();
-      }
-    }
-    const ecr = await import('@aws-sdk/client-ecr');
-    const client = new ecr.ECRClient(clientConfig({ region: opts.region, endpoint: opts.endpoint, step: 'ecr-login', attemptTimeoutMs }));
-    try {
-      const { value } = await callWithRetry(
-        'ECR GetAuthorizationToken',
-        (_a, signal) => client.send(new ecr.GetAuthorizationTokenCommand(opts.registryIds.length ? { registryIds: opts.registryIds } : {}), { abortSignal: signal }),
-        opts.policy,
-        classify,
-        opts.log,
-        hint,
-      );
-      const out: EcrAuth[] = [];
-      for (const d of value.authorizationData ?? []) {
-        if (!d.authorizationToken || !d.proxyEndpoint) continue;
-        out.push({ registry: registryHost(d.proxyEndpoint), ...decodeAuthorization(d.authorizationToken, opts.onSecret), expiresAt: d.expiresAt });
-      }
-      if (out.length === 0) throw new ShiplineError('ECR returned no authorization data', { hint: 'check the input registries (account ids) and region' });
-      return out;
-    } finally {
-      client.destroy();
-    }
+    return opts.type === 'public' ? await publicAuthorization(opts) : await privateAuthorization(opts);
   } catch (err) {
-    throw explainEcr(err, opts);
+    throw awsFailure(err, what, { type: opts.type, registryIds: opts.registryIds });
   }
 }
 
-export function explainEcr(err: unknown, opts: Pick<EcrOptions, 'type' | 'region' | 'registryIds'>): unknown {
-  if (err instanceof ShiplineError) return err;
-  const code = awsErrorCode(err);
-  const what = opts.type === 'public' ? 'ECR Public GetAuthorizationToken' : `ECR GetAuthorizationToken in ${opts.region}`;
-  const head = `${what} failed: ${code}: ${errorMessage(err)}`;
-  if (code === 'CredentialsProviderError') {
-    return new ShiplineError(`${what}: no AWS credentials found (${errorMessage(err)})`, {
-      hint: 'run assume-role before this step (it exports AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN), or provide credentials the SDK finds',
-      cause: err,
-    });
+const call = <T>(what: string, opts: EcrOptions, fn: (signal: AbortSignal) => Promise<T>) =>
+  callWithRetry(
+    what,
+    (_a, signal) => fn(signal),
+    opts.policy,
+    (err) => classifyAwsError(err),
+    opts.log,
+  ).then((r) => r.value);
+
+const config = (opts: EcrOptions, region: string) =>
+  clientConfig({
+    region,
+    endpoint: opts.endpoint,
+    step: 'ecr-login',
+    attemptTimeoutMs: opts.policy.attemptTimeoutMs ?? 10_000,
+  });
+
+async function publicAuthorization(opts: EcrOptions): Promise<EcrAuth[]> {
+  const sdk = await import('@aws-sdk/client-ecr-public');
+  const client = new sdk.ECRPUBLICClient(config(opts, ECR_PUBLIC_REGION));
+  try {
+    const value = await call('ECR Public GetAuthorizationToken', opts, (abortSignal) =>
+      client.send(new sdk.GetAuthorizationTokenCommand({}), { abortSignal }),
+    );
+    const data = value.authorizationData;
+    if (!data?.authorizationToken)
+      throw new ShiplineError('ECR Public returned no authorization token', {
+        kind: 'invalid',
+        hint: 're-run the job',
+      });
+    return [
+      {
+        registry: ECR_PUBLIC_REGISTRY,
+        ...decodeAuthorization(data.authorizationToken, opts.onSecret),
+        expiresAt: data.expiresAt,
+      },
+    ];
+  } finally {
+    client.destroy();
   }
-  if (code === 'AccessDeniedException' || code === 'AccessDenied') {
-    return new ShiplineError(head, {
-      hint: opts.type === 'public' ? 'the role needs ecr-public:GetAuthorizationToken and sts:GetServiceBearerToken' : `the role needs ecr:GetAuthorizationToken${opts.registryIds.length ? ` (and access to registries ${opts.registryIds.join(', ')})` : ''}`,
-      cause: err,
-    });
+}
+
+async function privateAuthorization(opts: EcrOptions): Promise<EcrAuth[]> {
+  const sdk = await import('@aws-sdk/client-ecr');
+  const client = new sdk.ECRClient(config(opts, opts.region));
+  try {
+    const input = opts.registryIds.length ? { registryIds: opts.registryIds } : {};
+    const value = await call('ECR GetAuthorizationToken', opts, (abortSignal) =>
+      client.send(new sdk.GetAuthorizationTokenCommand(input), { abortSignal }),
+    );
+    const out: EcrAuth[] = [];
+    for (const d of value.authorizationData ?? []) {
+      if (!d.authorizationToken || !d.proxyEndpoint) continue;
+      out.push({
+        registry: registryHost(d.proxyEndpoint),
+        ...decodeAuthorization(d.authorizationToken, opts.onSecret),
+        expiresAt: d.expiresAt,
+      });
+    }
+    if (out.length === 0) throw new ShiplineError('ECR returned no authorization data', { kind: 'not-found' });
+    return out;
+  } finally {
+    client.destroy();
   }
-  if (code === 'UnrecognizedClientException' || code === 'InvalidSignatureException' || code === 'ExpiredTokenException') {
-    return new ShiplineError(head, { hint: 'the AWS credentials in the job are invalid or expired: run assume-role again right before this step', cause: err });
-  }
-  return new ShiplineError(head, { hint: 'check region, registries and the credentials in the job', cause: err });
 }

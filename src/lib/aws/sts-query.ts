@@ -1,15 +1,13 @@
 // AssumeRoleWithWebIdentity without the AWS SDK. The call is unsigned (the token is the
 // credential) and is one form POST of STS's Query protocol with an XML answer, so a
 // node:http(s) request does it at a fraction of the SDK's start-up (DESIGN §7: the SDK
-// alone costs more than node's own start). Failures carry the SDK's error shape (name =
-// AWS code, $metadata.httpStatusCode, $response.headers) so classification and hints are
-// shared with the SDK path.
-import { ShiplineError } from '../util/errors';
+// alone costs more than node's own start). STS's error answers take the SDK's error shape
+// (awsAnswerError), so classification and failures are shared with the SDK path.
+import { publicClaims } from './claims';
 import { callWithRetry } from './client';
-import { classifyAwsError } from './errors';
+import { awsAnswerError, awsFailure, classifyAwsError } from './errors';
 import { httpRequest } from './http';
-import { assumedRole, explain, type AssumeParams, type AssumedRole, type StsCallOptions, type StsSource } from './sts-common';
-import { TokenEndpointError } from './web-identity';
+import { assumedRole, type AssumeParams, type AssumedRole, type StsCallOptions, type StsSource } from './sts-common';
 
 const VERSION = '2011-06-15';
 
@@ -18,22 +16,12 @@ export function stsEndpoint(region: string): string {
   return `https://sts.${region}.amazonaws.com${region.startsWith('cn-') ? '.cn' : ''}`;
 }
 
-/** An STS error in the SDK's shape. */
-export class StsQueryError extends Error {
-  readonly $metadata: { httpStatusCode: number; requestId?: string };
-  readonly $response: { statusCode: number; headers: Record<string, string | undefined> };
-  constructor(code: string, message: string, status: number, headers: Record<string, string | undefined>) {
-    super(message);
-    this.name = code;
-    this.$metadata = { httpStatusCode: status };
-    this.$response = { statusCode: status, headers };
-  }
-}
-
 const ENTITIES: Record<string, string> = { amp: '&', lt: '<', gt: '>', quot: '"', apos: "'" };
 const unescapeXml = (s: string) =>
   s.replace(/&(#x[0-9a-f]+|#\d+|amp|lt|gt|quot|apos);/gi, (_m, e: string) =>
-    e[0] === '#' ? String.fromCodePoint(e[1] === 'x' || e[1] === 'X' ? parseInt(e.slice(2), 16) : Number(e.slice(1))) : (ENTITIES[e.toLowerCase()] ?? _m),
+    e[0] === '#'
+      ? String.fromCodePoint(e[1] === 'x' || e[1] === 'X' ? parseInt(e.slice(2), 16) : Number(e.slice(1)))
+      : (ENTITIES[e.toLowerCase()] ?? _m),
   );
 
 /** Text of the first <tag> inside `xml` (STS answers are flat, known documents). */
@@ -46,7 +34,11 @@ function xmlSection(xml: string, tag: string): string {
   return new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`).exec(xml)?.[1] ?? '';
 }
 
-export async function assumeRoleWithWebIdentity(params: AssumeParams, source: Extract<StsSource, { kind: 'web-identity' }>, opts: StsCallOptions): Promise<AssumedRole> {
+export async function assumeRoleWithWebIdentity(
+  params: AssumeParams,
+  source: Extract<StsSource, { kind: 'web-identity' }>,
+  opts: StsCallOptions,
+): Promise<AssumedRole> {
   const endpoint = (opts.endpoint ?? stsEndpoint(opts.region)).replace(/\/*$/, '/');
   const what = `STS AssumeRoleWithWebIdentity for ${params.roleArn}`;
   let lastToken: string | undefined;
@@ -67,18 +59,21 @@ export async function assumeRoleWithWebIdentity(params: AssumeParams, source: Ex
         });
         const a = await httpRequest(new URL(endpoint), {
           method: 'POST',
-          headers: { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8', 'user-agent': 'shipline/assume-role', accept: 'text/xml' },
+          headers: {
+            'content-type': 'application/x-www-form-urlencoded; charset=utf-8',
+            'user-agent': 'shipline/assume-role',
+            accept: 'text/xml',
+          },
           body: Buffer.from(form.toString()),
           signal,
         });
         if (a.status === 200) return a.body;
         const code = xmlText(a.body, 'Code') ?? `HTTP${a.status}`;
-        throw new StsQueryError(code, xmlText(a.body, 'Message') ?? `STS answered HTTP ${a.status}`, a.status, a.headers);
+        throw awsAnswerError(code, xmlText(a.body, 'Message') ?? `STS answered HTTP ${a.status}`, a.status, a.headers);
       },
       opts.policy,
-      (err) => (err instanceof TokenEndpointError ? err.verdict : classifyAwsError(err, { refreshableToken: source.refreshable })),
+      (err) => classifyAwsError(err, { refreshableToken: source.refreshable }),
       opts.log,
-      `check that STS (${endpoint.replace(/\/$/, '')}) is reachable from the job; the retry policy is retry-max-attempts / timeout-seconds`,
     );
     const creds = xmlSection(xml, 'Credentials');
     const expiration = xmlText(creds, 'Expiration');
@@ -97,6 +92,11 @@ export async function assumeRoleWithWebIdentity(params: AssumeParams, source: Ex
       lastToken,
     );
   } catch (err) {
-    throw err instanceof ShiplineError ? err : explain(err, what, params, source, lastToken, opts.audience);
+    // The claims of the token STS saw, for the step to set beside the trust policy.
+    throw awsFailure(err, what, {
+      roleArn: params.roleArn,
+      endpoint: endpoint.replace(/\/$/, ''),
+      ...(lastToken === undefined ? {} : { claims: publicClaims(lastToken) }),
+    });
   }
 }

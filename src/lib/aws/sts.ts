@@ -1,18 +1,25 @@
 // AssumeRole with static, ambient or chained credentials through the AWS SDK (SigV4, the
 // default credential chain). The SDK loads here, from dist/assume-role/lazy.js, never at a
 // step's start. The web identity path needs no signature and uses sts-query.ts instead.
-import { ShiplineError } from '../util/errors';
 import { callWithRetry, clientConfig } from './client';
-import { classifyAwsError } from './errors';
-import { assumedRole, explain, type AssumeParams, type AssumedRole, type StsCallOptions, type StsSource } from './sts-common';
+import { awsFailure, classifyAwsError } from './errors';
+import { assumedRole, type AssumeParams, type AssumedRole, type StsCallOptions, type StsSource } from './sts-common';
 
-export async function assumeRole(params: AssumeParams, source: Exclude<StsSource, { kind: 'web-identity' }>, opts: StsCallOptions): Promise<AssumedRole> {
+export async function assumeRole(
+  params: AssumeParams,
+  source: Exclude<StsSource, { kind: 'web-identity' }>,
+  opts: StsCallOptions,
+): Promise<AssumedRole> {
   const sts = await import('@aws-sdk/client-sts');
   const attemptTimeoutMs = opts.policy.attemptTimeoutMs ?? 10_000;
   const base = clientConfig({ region: opts.region, endpoint: opts.endpoint, step: 'assume-role', attemptTimeoutMs });
   let credentials: unknown;
   if (source.kind === 'static') {
-    credentials = { accessKeyId: source.accessKeyId, secretAccessKey: source.secretAccessKey, ...(source.sessionToken ? { sessionToken: source.sessionToken } : {}) };
+    credentials = {
+      accessKeyId: source.accessKeyId,
+      secretAccessKey: source.secretAccessKey,
+      ...(source.sessionToken ? { sessionToken: source.sessionToken } : {}),
+    };
   } else {
     const { fromNodeProviderChain } = await import('@aws-sdk/credential-providers');
     credentials = fromNodeProviderChain();
@@ -37,11 +44,13 @@ export async function assumeRole(params: AssumeParams, source: Exclude<StsSource
       opts.policy,
       (err) => classifyAwsError(err),
       opts.log,
-      `check that STS (${opts.endpoint ?? `sts.${opts.region}.amazonaws.com`}) is reachable from the job; the retry policy is retry-max-attempts / timeout-seconds`,
     );
     return assumedRole(out.Credentials, out.AssumedRoleUser?.Arn, what, params, attempts, opts.onSecret);
   } catch (err) {
-    throw err instanceof ShiplineError ? err : explain(err, what, params, source, undefined, undefined);
+    throw awsFailure(err, what, {
+      roleArn: params.roleArn,
+      endpoint: opts.endpoint ?? `sts.${opts.region}.amazonaws.com`,
+    });
   } finally {
     client.destroy();
   }

@@ -2,23 +2,26 @@
 // fresh for each STS attempt), a GitLab id_tokens variable, an input, or a file opened
 // without following symlinks.
 import { closeSync, constants, fstatSync, openSync, readFileSync } from 'node:fs';
+import type { Env } from '../util/env';
 import { ShiplineError, errorMessage } from '../util/errors';
 import { classifyStatus, isTransientNetworkError, type Verdict } from '../util/retry';
 import { describeNetworkError } from './errors';
 import { httpRequest, type HttpAnswer, type HttpClient } from './http';
 
-type Env = Readonly<Record<string, string | undefined>>;
-
-/** An HTTP failure of the GitHub token endpoint, classified for retry. */
-export class TokenEndpointError extends ShiplineError {
-  constructor(
-    message: string,
-    readonly verdict: Verdict,
-    hint: string,
-  ) {
-    super(message, { hint });
-    this.name = 'TokenEndpointError';
-  }
+/** A failure of GitHub's token endpoint: transient ones carry the retry reason and delay. */
+function endpointError(
+  message: string,
+  verdict: Verdict,
+  kind: 'denied' | 'invalid' | 'failed',
+  hint: string,
+): ShiplineError {
+  return verdict.retry
+    ? new ShiplineError(message, {
+        kind: 'transient',
+        hint,
+        data: { reason: verdict.reason, ...(verdict.afterMs === undefined ? {} : { retryAfterMs: verdict.afterMs }) },
+      })
+    : new ShiplineError(message, { kind, hint });
 }
 
 export function githubOidcAvailable(env: Env): boolean {
@@ -39,6 +42,7 @@ export async function fetchGithubToken(
   const bearer = env.ACTIONS_ID_TOKEN_REQUEST_TOKEN;
   if (!base || !bearer) {
     throw new ShiplineError('GitHub OIDC is not available in this job (ACTIONS_ID_TOKEN_REQUEST_URL is not set)', {
+      kind: 'auth',
       hint: 'give the workflow or job `permissions: id-token: write`, or pass credentials another way',
     });
   }
@@ -49,20 +53,35 @@ export async function fetchGithubToken(
   try {
     res = await (opts.request ?? httpRequest)(url, {
       method: 'GET',
-      headers: { authorization: `Bearer ${bearer}`, accept: 'application/json; api-version=2.0', 'user-agent': 'shipline' },
+      headers: {
+        authorization: `Bearer ${bearer}`,
+        accept: 'application/json; api-version=2.0',
+        'user-agent': 'shipline',
+      },
       ...(opts.signal ? { signal: opts.signal } : {}),
     });
   } catch (err) {
-    const verdict: Verdict = isTransientNetworkError(err) ? { retry: true, reason: `GitHub token endpoint: ${describeNetworkError(err)}` } : { retry: false };
-    throw new TokenEndpointError(`could not reach GitHub's OIDC token endpoint ${url.host}: ${errorMessage(err)}`, verdict, 'the runner provides this endpoint; re-run the job if it persists');
+    const verdict: Verdict = isTransientNetworkError(err)
+      ? { retry: true, reason: `GitHub token endpoint: ${describeNetworkError(err)}` }
+      : { retry: false };
+    throw endpointError(
+      `could not reach GitHub's OIDC token endpoint ${url.host}: ${errorMessage(err)}`,
+      verdict,
+      'failed',
+      'the runner provides this endpoint; re-run the job if it persists',
+    );
   }
   const text = res.body;
   if (res.status < 200 || res.status > 299) {
     const verdict = classifyStatus(res.status, res.headers['retry-after']);
-    throw new TokenEndpointError(
+    const denied = res.status === 401 || res.status === 403;
+    throw endpointError(
       `GitHub's OIDC token endpoint answered HTTP ${res.status}`,
       verdict,
-      res.status === 401 || res.status === 403 ? 'the job needs `permissions: id-token: write`' : 'the runner provides this endpoint; re-run the job if it persists',
+      denied ? 'denied' : 'failed',
+      denied
+        ? 'the job needs `permissions: id-token: write`'
+        : 'the runner provides this endpoint; re-run the job if it persists',
     );
   }
   let value: unknown;
@@ -72,7 +91,12 @@ export async function fetchGithubToken(
     value = undefined;
   }
   if (typeof value !== 'string' || value === '') {
-    throw new TokenEndpointError("GitHub's OIDC token endpoint returned no token", { retry: false }, 'the runner provides this endpoint; re-run the job if it persists');
+    throw endpointError(
+      "GitHub's OIDC token endpoint returned no token",
+      { retry: false },
+      'invalid',
+      'the runner provides this endpoint; re-run the job if it persists',
+    );
   }
   opts.onSecret(value);
   return value;
@@ -86,15 +110,37 @@ export function readTokenFile(path: string, onSecret: (v: string) => void): stri
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ELOOP') {
-      throw new ShiplineError(`web identity token file ${path} is a symbolic link`, { hint: 'pass the real file: links are refused so a token cannot be read from an unexpected place' });
+      throw new ShiplineError(`web identity token file ${path} is a symbolic link`, {
+        kind: 'invalid',
+        data: { file: path },
+        hint: 'pass the real file: links are refused so a token cannot be read from an unexpected place',
+      });
     }
-    if (code === 'ENOENT') throw new ShiplineError(`web identity token file ${path} does not exist`, { hint: 'check the input web-identity-token-file' });
-    throw new ShiplineError(`cannot open web identity token file ${path}: ${errorMessage(err)}`, { hint: 'check the file and its permissions' });
+    if (code === 'ENOENT')
+      throw new ShiplineError(`web identity token file ${path} does not exist`, {
+        kind: 'not-found',
+        data: { file: path },
+      });
+    throw new ShiplineError(`cannot open web identity token file ${path}: ${errorMessage(err)}`, {
+      kind: 'failed',
+      data: { file: path },
+      hint: 'check the file and its permissions',
+    });
   }
   try {
-    if (!fstatSync(fd).isFile()) throw new ShiplineError(`web identity token file ${path} is not a regular file`, { hint: 'pass a file that holds the token' });
+    if (!fstatSync(fd).isFile())
+      throw new ShiplineError(`web identity token file ${path} is not a regular file`, {
+        kind: 'invalid',
+        data: { file: path },
+        hint: 'pass a file that holds the token',
+      });
     const token = readFileSync(fd, 'utf8').trim();
-    if (!token) throw new ShiplineError(`web identity token file ${path} is empty`, { hint: 'check what writes the token' });
+    if (!token)
+      throw new ShiplineError(`web identity token file ${path} is empty`, {
+        kind: 'invalid',
+        data: { file: path },
+        hint: 'check what writes the token',
+      });
     onSecret(token);
     return token;
   } finally {
@@ -106,7 +152,9 @@ export function readTokenFile(path: string, onSecret: (v: string) => void): stri
 export function tokenFromVariable(env: Env, name: string, onSecret: (v: string) => void): string {
   const token = env[name]?.trim();
   if (!token) {
-    throw new ShiplineError(`the variable ${name} (input web-identity-token-variable) is empty or not set`, {
+    throw new ShiplineError(`the variable ${name} is empty or not set`, {
+      kind: 'not-found',
+      data: { variable: name },
       hint: `on GitLab declare it in the job: id_tokens: { ${name}: { aud: sts.amazonaws.com } }`,
     });
   }

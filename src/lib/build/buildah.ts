@@ -1,10 +1,10 @@
-// buildah: `bud` and `push` command lines for a BuildPlan, and the auth file passed with
+// buildah: `bud` and `push` command lines for a DaemonlessBuild, and the auth file passed with
 // --authfile (a docker config JSON in a private temp dir, 0600). TLS verification is
 // turned off only where every registry involved is a loopback one (plain HTTP there).
 import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BuildPlan } from './plan';
-import { isLoopbackRegistry, registryOf } from './registry-auth';
+import type { DaemonlessBuild } from './daemonless';
+import { isLoopbackRegistry, registryOf } from '../registry/reference';
 
 export interface BudOptions {
   isolation: string;
@@ -15,12 +15,12 @@ export interface BudOptions {
 }
 
 /** --tls-verify=false only when the build pulls exclusively from loopback registries. */
-export function budInsecure(plan: BuildPlan): boolean {
+export function budInsecure(plan: DaemonlessBuild): boolean {
   const regs = [...plan.pullRegistries, ...(plan.cache && plan.cacheRepo ? [registryOf(plan.cacheRepo) ?? ''] : [])];
   return regs.length > 0 && regs.every(isLoopbackRegistry);
 }
 
-export function budArgs(plan: BuildPlan, o: BudOptions): string[] {
+export function budArgs(plan: DaemonlessBuild, o: BudOptions): string[] {
   const args = ['bud', '--isolation', o.isolation, '-f', plan.dockerfile, '--iidfile', o.iidFile];
   const target = o.smoke ? plan.smokeTarget : plan.target;
   if (target) args.push('--target', target);
@@ -42,7 +42,11 @@ export function budArgs(plan: BuildPlan, o: BudOptions): string[] {
   return args;
 }
 
-export function pushArgs(imageId: string, ref: string, o: { authFile: string | undefined; digestFile: string }): string[] {
+export function pushArgs(
+  imageId: string,
+  ref: string,
+  o: { authFile: string | undefined; digestFile: string },
+): string[] {
   const args = ['push', '--digestfile', o.digestFile];
   if (o.authFile) args.push('--authfile', o.authFile);
   if (isLoopbackRegistry(registryOf(ref) ?? '')) args.push('--tls-verify=false');

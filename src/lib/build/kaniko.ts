@@ -1,4 +1,4 @@
-// The kaniko executor: its command line for a BuildPlan and where it reads registry
+// The kaniko executor: its command line for a DaemonlessBuild and where it reads registry
 // credentials. Flags as the kaniko README documents them (--context, --dockerfile,
 // repeated --destination, --target, --build-arg, --label, --cache/--cache-repo,
 // --digest-file, --image-name-with-digest-file, --no-push, --insecure-registry,
@@ -6,17 +6,16 @@
 // the kaniko images.
 import { statSync } from 'node:fs';
 import { join } from 'node:path';
-import type { BuildPlan } from './plan';
-import { loopbackRegistries } from './plan';
-
-type Env = Readonly<Record<string, string | undefined>>;
+import { ShiplineError } from '../util/errors';
+import { loopbackRegistries, type DaemonlessBuild } from './daemonless';
+import type { Env } from '../util/env';
 
 export const KANIKO_DEFAULT_CONFIG_DIR = '/kaniko/.docker';
 
 /**
  * The directory whose config.json the executor reads, by kaniko's own rule: DOCKER_CONFIG
  * when it names an existing directory (the kaniko images set it to /kaniko/.docker/),
- * else /kaniko/.docker. An explicit directory (input) wins; the executor is then started
+ * else /kaniko/.docker. An explicit directory wins; the executor is then started
  * with DOCKER_CONFIG set to it so both sides agree.
  */
 export function kanikoConfigDir(env: Env, explicit?: string): string {
@@ -42,7 +41,7 @@ export interface KanikoFiles {
 const labelArgs = (labels: Record<string, string>) => Object.entries(labels).map(([k, v]) => `--label=${k}=${v}`);
 
 /** argv of the main build (and push unless plan.push is false). */
-export function kanikoArgs(plan: BuildPlan, files: KanikoFiles): string[] {
+export function kanikoArgs(plan: DaemonlessBuild, files: KanikoFiles): string[] {
   const args = [`--context=dir://${plan.context}`, `--dockerfile=${plan.dockerfile}`];
   for (const ref of plan.refs) args.push(`--destination=${ref}`);
   if (plan.target) args.push(`--target=${plan.target}`);
@@ -63,8 +62,8 @@ export function kanikoArgs(plan: BuildPlan, files: KanikoFiles): string[] {
  * argv of the smoke build: the smoke target only, nothing pushed, and --cleanup so the
  * executor's own filesystem is clean again for the main build in the same container.
  */
-export function kanikoSmokeArgs(plan: BuildPlan): string[] {
-  if (!plan.smokeTarget) throw new Error('kanikoSmokeArgs needs a smoke target');
+export function kanikoSmokeArgs(plan: DaemonlessBuild): string[] {
+  if (!plan.smokeTarget) throw new ShiplineError('kanikoSmokeArgs needs a smoke target', { kind: 'bug' });
   const args = [`--context=dir://${plan.context}`, `--dockerfile=${plan.dockerfile}`, `--target=${plan.smokeTarget}`];
   for (const a of plan.buildArgs) args.push(`--build-arg=${a}`);
   for (const r of loopbackRegistries(plan)) args.push(`--insecure-registry=${r}`);

@@ -1,21 +1,29 @@
-// Registry credentials for daemonless builders, from CI variables named by inputs: a docker
+// Registry credentials for daemonless builders, from CI variables named by the step: a docker
 // config JSON (raw or base64, the seed-004 HARBOR_ROBOT_CREDS_JSON form), a GCP
 // service-account key (`_json_key` basic auth for Artifact Registry / GCR), a
 // user:password pair, and whatever an earlier step (ecr-login) left in the job's docker
 // config. Every value is masked the moment it is read; errors name the variable and the
-// form it must have, never its content.
+// form it must have, never its content, and carry `data.problem` for the step to name
+// the input that named the variable.
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { ShiplineError } from '../util/errors';
-import { addAuths, credentialsFor, readDockerConfig, registryKey, restoreAuths, writeDockerConfig, type AddedAuths, type DockerConfig } from '../registry/docker-config';
-import { parseReference } from '../registry/reference';
-
-type Env = Readonly<Record<string, string | undefined>>;
+import type { Env } from '../util/env';
+import {
+  addAuths,
+  credentialsFor,
+  readDockerConfig,
+  registryKey,
+  restoreAuths,
+  writeDockerConfig,
+  type AddedAuths,
+  type DockerConfig,
+} from '../registry/docker-config';
 
 export interface RegistryCredential {
   registry: string;
   username: string;
   password: string;
-  /** Where it came from, for logs (a variable or input name, never a value). */
+  /** Where it came from, for logs (a variable name or the like, never a value). */
   source: string;
 }
 
@@ -29,14 +37,27 @@ export interface BuilderAuth {
 export const DOCKER_CONFIG_FORM =
   'a docker config JSON, raw or base64-encoded: {"auths":{"registry.example.com":{"auth":"<base64 of user:password>"}}} ' +
   '(entries may use "username"/"password" instead of "auth")';
-export const GCP_KEY_FORM = 'a Google Cloud service-account key JSON (raw or base64-encoded) with "type": "service_account", "client_email" and "private_key"';
+export const GCP_KEY_FORM =
+  'a Google Cloud service-account key JSON (raw or base64-encoded) with "type": "service_account", "client_email" and "private_key"';
 
-/** A credentials problem found before any build starts: exit 2, like a bad input. */
-export class CredentialError extends ShiplineError {
-  constructor(message: string, hint: string) {
-    super(message, { hint, exitCode: 2 });
-    this.name = 'CredentialError';
-  }
+/**
+ * Why a credentials variable cannot be used, in `data.problem` of the ShiplineError thrown
+ * (with `data.variable`, except for 'not-a-name': the value may be a pasted secret, and
+ * `data.why`, the message without the variable).
+ */
+export type VariableProblem = 'not-a-name' | 'not-set' | 'empty' | 'malformed' | 'no-registry';
+
+function variableError(
+  problem: VariableProblem,
+  variable: string | undefined,
+  why: string,
+  hint: string,
+): ShiplineError {
+  return new ShiplineError(variable === undefined ? `the value given ${why}` : `variable ${variable} ${why}`, {
+    kind: problem === 'not-set' || problem === 'empty' ? 'not-found' : 'invalid',
+    hint,
+    data: { problem, why, ...(variable === undefined ? {} : { variable }) },
+  });
 }
 
 const VAR_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -61,18 +82,32 @@ export function maskValue(secret: (v: string) => void, value: string): void {
  * Reads a CI variable by name. GitLab file-type variables hold a path to the content,
  * so an absolute path to an existing file is read instead.
  */
-export function readVariable(env: Env, name: string, input: string, form: string, secret: (v: string) => void): string {
+export function readVariable(env: Env, name: string, form: string, secret: (v: string) => void): string {
   // Not echoed: a user may have pasted the secret itself.
-  if (!VAR_NAME.test(name)) throw new CredentialError(`input '${input}' is not a variable name (letters, digits, '_')`, 'give the NAME of the CI variable (e.g. HARBOR_ROBOT_CREDS_JSON), not its value');
+  if (!VAR_NAME.test(name))
+    throw variableError(
+      'not-a-name',
+      undefined,
+      "is not a variable name (letters, digits, '_')",
+      'give the NAME of the CI variable (e.g. HARBOR_ROBOT_CREDS_JSON), not its value',
+    );
   let value = env[name];
   if (value !== undefined) maskValue(secret, value);
-  if (value !== undefined && value.startsWith('/') && !value.includes('\n') && existsSync(value) && statSync(value).isFile()) {
+  if (
+    value !== undefined &&
+    value.startsWith('/') &&
+    !value.includes('\n') &&
+    existsSync(value) &&
+    statSync(value).isFile()
+  ) {
     value = readFileSync(value, 'utf8');
     maskValue(secret, value);
   }
   if (value === undefined || value.trim() === '') {
-    throw new CredentialError(
-      `variable ${name} (named by input '${input}') is ${value === undefined ? 'not set' : 'empty'}`,
+    throw variableError(
+      value === undefined ? 'not-set' : 'empty',
+      name,
+      `is ${value === undefined ? 'not set' : 'empty'}`,
       `set ${name} to ${form} as a masked CI/CD variable (GitLab) or map the secret into the step's env (GitHub: env: ${name}: \${{ secrets.${name} }})`,
     );
   }
@@ -101,20 +136,23 @@ function parseObject(text: string): Record<string, unknown> | undefined {
   }
 }
 
-function malformed(name: string, input: string, why: string, form: string): CredentialError {
-  return new CredentialError(`variable ${name} (named by input '${input}') ${why}`, `set ${name} to ${form}`);
+function malformed(name: string, why: string, form: string): ShiplineError {
+  return variableError('malformed', name, why, `set ${name} to ${form}`);
 }
 
 /** Parses a docker config JSON held in a variable into plain credentials. */
-export function dockerConfigFromVariable(env: Env, name: string, input: string, secret: (v: string) => void): BuilderAuth {
-  const value = readVariable(env, name, input, DOCKER_CONFIG_FORM, secret);
+export function dockerConfigFromVariable(env: Env, name: string, secret: (v: string) => void): BuilderAuth {
+  const value = readVariable(env, name, DOCKER_CONFIG_FORM, secret);
   const text = decodeJsonText(value, secret);
   const obj = text === undefined ? undefined : parseObject(text);
-  if (!obj) throw malformed(name, input, 'is neither JSON nor base64-encoded JSON', DOCKER_CONFIG_FORM);
+  if (!obj) throw malformed(name, 'is neither JSON nor base64-encoded JSON', DOCKER_CONFIG_FORM);
   const auths = obj.auths;
   const helpers = obj.credHelpers;
-  if ((auths === undefined || auths === null || typeof auths !== 'object') && (helpers === undefined || typeof helpers !== 'object')) {
-    throw malformed(name, input, 'has no "auths" object', DOCKER_CONFIG_FORM);
+  if (
+    (auths === undefined || auths === null || typeof auths !== 'object') &&
+    (helpers === undefined || typeof helpers !== 'object')
+  ) {
+    throw malformed(name, 'has no "auths" object', DOCKER_CONFIG_FORM);
   }
   const credentials: RegistryCredential[] = [];
   for (const [registry, entry] of Object.entries((auths ?? {}) as Record<string, unknown>)) {
@@ -135,17 +173,23 @@ export function dockerConfigFromVariable(env: Env, name: string, input: string, 
     }
     if (username === undefined || password === undefined || password === '') {
       // The registry host is not secret; the entry is.
-      throw malformed(name, input, `has an entry for "${registry}" without a usable "auth" (base64 of user:password) or "username"/"password"`, DOCKER_CONFIG_FORM);
+      throw malformed(
+        name,
+        `has an entry for "${registry}" without a usable "auth" (base64 of user:password) or "username"/"password"`,
+        DOCKER_CONFIG_FORM,
+      );
     }
     secret(password);
     credentials.push({ registry, username, password, source: `variable ${name}` });
   }
   const credHelpers: Record<string, string> = {};
   for (const [registry, helper] of Object.entries((helpers ?? {}) as Record<string, unknown>)) {
-    if (typeof helper !== 'string' || !/^[A-Za-z0-9_.-]+$/.test(helper)) throw malformed(name, input, `has a credHelpers entry for "${registry}" that is not a helper name`, DOCKER_CONFIG_FORM);
+    if (typeof helper !== 'string' || !/^[A-Za-z0-9_.-]+$/.test(helper))
+      throw malformed(name, `has a credHelpers entry for "${registry}" that is not a helper name`, DOCKER_CONFIG_FORM);
     credHelpers[registry] = helper;
   }
-  if (credentials.length === 0 && Object.keys(credHelpers).length === 0) throw malformed(name, input, 'has no registry entries', DOCKER_CONFIG_FORM);
+  if (credentials.length === 0 && Object.keys(credHelpers).length === 0)
+    throw malformed(name, 'has no registry entries', DOCKER_CONFIG_FORM);
   return { credentials, credHelpers };
 }
 
@@ -155,34 +199,39 @@ export function isGoogleRegistry(host: string): boolean {
 }
 
 /** A GCP service-account key as `_json_key` basic auth for each registry. */
-export function gcpKeyCredentials(env: Env, name: string, input: string, registries: string[], secret: (v: string) => void): RegistryCredential[] {
-  const value = readVariable(env, name, input, GCP_KEY_FORM, secret);
+export function gcpKeyCredentials(
+  env: Env,
+  name: string,
+  registries: string[],
+  secret: (v: string) => void,
+): RegistryCredential[] {
+  const value = readVariable(env, name, GCP_KEY_FORM, secret);
   const text = decodeJsonText(value, secret);
   const key = text === undefined ? undefined : parseObject(text);
-  if (!key) throw malformed(name, input, 'is neither JSON nor base64-encoded JSON', GCP_KEY_FORM);
+  if (!key) throw malformed(name, 'is neither JSON nor base64-encoded JSON', GCP_KEY_FORM);
   if (typeof key.private_key === 'string') maskValue(secret, key.private_key);
   if (key.type !== 'service_account' || typeof key.client_email !== 'string' || typeof key.private_key !== 'string') {
-    throw malformed(name, input, 'is not a service-account key (needs "type": "service_account", "client_email", "private_key")', GCP_KEY_FORM);
-  }
-  if (registries.length === 0) {
-    throw new CredentialError(
-      `input '${input}' is set but no Google registry is known to use the key for`,
-      "push to a gcr.io or <region>-docker.pkg.dev image, or list the registries in 'gcp-registries'",
+    throw malformed(
+      name,
+      'is not a service-account key (needs "type": "service_account", "client_email", "private_key")',
+      GCP_KEY_FORM,
     );
   }
-  return registries.map((registry) => ({ registry, username: '_json_key', password: text!, source: `variable ${name}` }));
-}
-
-/** Hosts (registry keys) an image reference pulls from or pushes to. */
-export function registryOf(ref: string): string | undefined {
-  try {
-    return parseReference(ref).registry;
-  } catch {
-    return undefined;
+  if (registries.length === 0) {
+    throw variableError(
+      'no-registry',
+      name,
+      'holds a key but no Google registry is known to use it for',
+      'push to a gcr.io or <region>-docker.pkg.dev image, or name the registries',
+    );
   }
+  return registries.map((registry) => ({
+    registry,
+    username: '_json_key',
+    password: text!,
+    source: `variable ${name}`,
+  }));
 }
-
-export { isLoopbackRegistry } from '../registry/reference';
 
 /**
  * Credentials for `registries` found in the job's existing docker config (what ecr-login
@@ -263,7 +312,8 @@ export function installAuth(path: string, auth: BuilderAuth, involved: string[] 
   const ours = new Set(auth.credentials.map((c) => registryKey(c.registry)));
   let credsStore: string | undefined;
   if (ours.size) {
-    for (const key of Object.keys(helperMap)) if (ours.has(registryKey(key)) && !(key in auth.credHelpers)) set(key, null);
+    for (const key of Object.keys(helperMap))
+      if (ours.has(registryKey(key)) && !(key in auth.credHelpers)) set(key, null);
     if (config.credsStore) {
       credsStore = config.credsStore;
       for (const registry of involved) {

@@ -1,6 +1,7 @@
 // One normalised view of "what is this pipeline building" from GitHub's env + event
 // payload or GitLab's CI_* variables, so tag rules never look at a provider directly.
 import { readFileSync } from 'node:fs';
+import type { Env } from '../util/env';
 
 export type CiProvider = 'github' | 'gitlab' | 'local';
 export type CiEvent = 'merge_request' | 'default_branch' | 'branch' | 'tag' | 'schedule' | 'manual' | 'unknown';
@@ -30,7 +31,6 @@ export interface CiContext {
   actor: string | undefined;
 }
 
-type Env = Readonly<Record<string, string | undefined>>;
 type Json = Record<string, unknown>;
 
 const nonEmpty = (v: string | undefined): string | undefined => (v === undefined || v === '' ? undefined : v);
@@ -43,12 +43,15 @@ function get(obj: unknown, ...path: string[]): unknown {
   }
   return cur;
 }
-const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : typeof v === 'number' ? String(v) : undefined);
+const str = (v: unknown): string | undefined =>
+  typeof v === 'string' && v !== '' ? v : typeof v === 'number' ? String(v) : undefined;
 
 export function gitlabContext(env: Env): CiContext {
   const tag = nonEmpty(env.CI_COMMIT_TAG);
   const mrIid = nonEmpty(env.CI_MERGE_REQUEST_IID);
-  const branch = tag ? undefined : (nonEmpty(env.CI_COMMIT_BRANCH) ?? nonEmpty(env.CI_MERGE_REQUEST_SOURCE_BRANCH_NAME));
+  const branch = tag
+    ? undefined
+    : (nonEmpty(env.CI_COMMIT_BRANCH) ?? nonEmpty(env.CI_MERGE_REQUEST_SOURCE_BRANCH_NAME));
   const defaultBranch = nonEmpty(env.CI_DEFAULT_BRANCH);
   const source = env.CI_PIPELINE_SOURCE ?? '';
   const isDefaultBranch = !tag && !mrIid && branch !== undefined && branch === defaultBranch;
@@ -100,7 +103,8 @@ export function githubContext(env: Env, payload: Json): CiContext {
   else if (tag) event = 'tag';
   else if (isDefaultBranch) event = 'default_branch';
   else if (branch) event = 'branch';
-  if (event === 'unknown' && (eventName === 'workflow_dispatch' || eventName === 'repository_dispatch')) event = 'manual';
+  if (event === 'unknown' && (eventName === 'workflow_dispatch' || eventName === 'repository_dispatch'))
+    event = 'manual';
   const server = env.GITHUB_SERVER_URL ?? 'https://github.com';
   const repo = nonEmpty(env.GITHUB_REPOSITORY);
   const commitTime =
@@ -122,7 +126,9 @@ export function githubContext(env: Env, payload: Json): CiContext {
     projectUrl: repo ? `${server}/${repo}` : undefined,
     projectPath: repo,
     projectTitle: str(get(payload, 'repository', 'name')) ?? repo?.split('/')[1],
-    jobId: env.GITHUB_RUN_ID ? `${env.GITHUB_RUN_ID}-${env.GITHUB_RUN_ATTEMPT ?? '1'}-${env.GITHUB_JOB ?? 'job'}` : undefined,
+    jobId: env.GITHUB_RUN_ID
+      ? `${env.GITHUB_RUN_ID}-${env.GITHUB_RUN_ATTEMPT ?? '1'}-${env.GITHUB_JOB ?? 'job'}`
+      : undefined,
     pipelineId: nonEmpty(env.GITHUB_RUN_ID),
     actor: nonEmpty(env.GITHUB_ACTOR),
   };
@@ -137,7 +143,12 @@ export function localContext(env: Env, cwd?: string): CiContext {
   try {
     // Required here, not at the top: child_process costs ~5 ms of every step's start-up.
     const { execFileSync } = require('node:child_process') as typeof import('node:child_process');
-    const out = execFileSync('git', ['log', '-1', '--format=%H%n%cI%n%D'], { cwd, encoding: 'utf8', timeout: 3000, stdio: ['ignore', 'pipe', 'ignore'] }).split('\n');
+    const out = execFileSync('git', ['log', '-1', '--format=%H%n%cI%n%D'], {
+      cwd,
+      encoding: 'utf8',
+      timeout: 3000,
+      stdio: ['ignore', 'pipe', 'ignore'],
+    }).split('\n');
     sha = nonEmpty(out[0]);
     commitTime = nonEmpty(out[1]);
     for (const d of (out[2] ?? '').split(', ')) {

@@ -4,6 +4,7 @@
 // other branch -> <branch-slug>, release tag -> the tag.
 import type { CiContext } from './context';
 import { TAG_RE } from '../registry/reference';
+import { ShiplineError } from '../util/errors';
 
 export type RuleType = 'ref' | 'semver' | 'sha' | 'raw' | 'schedule';
 
@@ -44,7 +45,13 @@ export interface TagResult {
   semver: SemVer | undefined;
 }
 
-export class TagRuleError extends Error {}
+/** A tag rule or label line that does not parse, or a rule producing an invalid tag (data: the rule or the label line). */
+export class TagRuleError extends ShiplineError {
+  constructor(message: string, data: { rule: string } | { label: string }) {
+    super(message, { kind: 'invalid', data });
+    this.name = 'TagRuleError';
+  }
+}
 
 const RULE_KEYS: Record<RuleType, string[]> = {
   ref: ['event', 'prefix', 'suffix', 'enable'],
@@ -83,16 +90,22 @@ export function parseRule(line: string): TagRule {
     const eq = part.indexOf('=');
     if (eq < 0) {
       if (!line.includes('=')) return parseRule(`type=raw,value=${line}`);
-      throw new TagRuleError(`tag rule '${line}': '${part}' is not key=value`);
+      throw new TagRuleError(`tag rule '${line}': '${part}' is not key=value`, { rule: line });
     }
     fields.set(part.slice(0, eq).trim(), part.slice(eq + 1).trim());
   }
   const type = (fields.get('type') ?? 'raw') as RuleType;
   const allowed = RULE_KEYS[type];
-  if (!allowed) throw new TagRuleError(`tag rule '${line}': type '${type}' is unknown (use ref, semver, sha, raw, schedule)`);
+  if (!allowed)
+    throw new TagRuleError(`tag rule '${line}': type '${type}' is unknown (use ref, semver, sha, raw, schedule)`, {
+      rule: line,
+    });
   for (const key of fields.keys()) {
     if (key !== 'type' && !allowed.includes(key)) {
-      throw new TagRuleError(`tag rule '${line}': '${key}' does not apply to type=${type} (allowed: ${allowed.join(', ')})`);
+      throw new TagRuleError(
+        `tag rule '${line}': '${key}' does not apply to type=${type} (allowed: ${allowed.join(', ')})`,
+        { rule: line },
+      );
     }
   }
   const rule: TagRule = {
@@ -103,29 +116,38 @@ export function parseRule(line: string): TagRule {
     source: line,
   };
   if (!['true', 'false', '{{is_default_branch}}', '!{{is_default_branch}}'].includes(rule.enable)) {
-    throw new TagRuleError(`tag rule '${line}': enable='${rule.enable}' (use true, false, {{is_default_branch}} or !{{is_default_branch}})`);
+    throw new TagRuleError(
+      `tag rule '${line}': enable='${rule.enable}' (use true, false, {{is_default_branch}} or !{{is_default_branch}})`,
+      { rule: line },
+    );
   }
   if (type === 'ref') {
     const ev = fields.get('event');
     if (ev === 'pr') rule.event = 'mr';
     else if (ev === 'branch' || ev === 'tag' || ev === 'mr') rule.event = ev;
-    else throw new TagRuleError(`tag rule '${line}': type=ref needs event=branch, event=tag or event=mr`);
+    else
+      throw new TagRuleError(`tag rule '${line}': type=ref needs event=branch, event=tag or event=mr`, { rule: line });
   }
   if (type === 'semver') {
     const p = fields.get('pattern');
-    if (!p) throw new TagRuleError(`tag rule '${line}': type=semver needs pattern= (e.g. {{version}}, {{major}}.{{minor}}, {{major}})`);
+    if (!p)
+      throw new TagRuleError(
+        `tag rule '${line}': type=semver needs pattern= (e.g. {{version}}, {{major}}.{{minor}}, {{major}})`,
+        { rule: line },
+      );
     rule.pattern = p;
     rule.allowZero = fields.get('allow-zero') === 'true';
   }
   if (type === 'raw') {
     const v = fields.get('value');
-    if (!v) throw new TagRuleError(`tag rule '${line}': type=raw needs value=`);
+    if (!v) throw new TagRuleError(`tag rule '${line}': type=raw needs value=`, { rule: line });
     rule.value = v;
   }
   if (type === 'schedule') rule.pattern = fields.get('pattern') ?? 'nightly';
   if (type === 'sha') {
     const f = fields.get('format') ?? 'short';
-    if (f !== 'short' && f !== 'long') throw new TagRuleError(`tag rule '${line}': format='${f}' (use short or long)`);
+    if (f !== 'short' && f !== 'long')
+      throw new TagRuleError(`tag rule '${line}': format='${f}' (use short or long)`, { rule: line });
     rule.format = f;
   }
   return rule;
@@ -181,7 +203,8 @@ function enabled(rule: TagRule, ctx: CiContext): boolean {
 }
 
 function expandSemver(pattern: string, v: SemVer, allowZero: boolean): string | undefined {
-  const usesMajorOnly = !pattern.includes('{{minor}}') && !pattern.includes('{{patch}}') && !pattern.includes('{{version}}');
+  const usesMajorOnly =
+    !pattern.includes('{{minor}}') && !pattern.includes('{{patch}}') && !pattern.includes('{{version}}');
   // Floating tags (1, 1.2) never move to a prerelease.
   if (v.prerelease && !pattern.includes('{{version}}') && !pattern.includes('{{prerelease}}')) return undefined;
   if (usesMajorOnly && pattern.includes('{{major}}') && v.major === 0 && !allowZero) return undefined;
@@ -212,7 +235,9 @@ function valueFor(rule: TagRule, ctx: CiContext, opts: TagOptions, semver: SemVe
       if (rule.event === 'tag') return ctx.tag;
       return ctx.event === 'merge_request' || !ctx.branch ? undefined : slug(ctx.branch);
     case 'semver':
-      return ctx.tag && semver ? expandSemver(rule.pattern ?? '{{version}}', semver, rule.allowZero === true) : undefined;
+      return ctx.tag && semver
+        ? expandSemver(rule.pattern ?? '{{version}}', semver, rule.allowZero === true)
+        : undefined;
     case 'sha':
       if (!ctx.sha) return undefined;
       return rule.format === 'long' ? ctx.sha : ctx.sha.slice(0, opts.shaLength);
@@ -234,7 +259,11 @@ export function computeTags(ctx: CiContext, rules: TagRule[], opts: TagOptions):
   const semver = ctx.tag ? parseSemver(ctx.tag) : undefined;
   const tags: string[] = [];
   const add = (t: string, rule: string) => {
-    if (!TAG_RE.test(t)) throw new TagRuleError(`tag rule '${rule}' produced '${t}', which is not a valid tag (letters, digits, '_', '.', '-'; ≤128; not starting with '.' or '-')`);
+    if (!TAG_RE.test(t))
+      throw new TagRuleError(
+        `tag rule '${rule}' produced '${t}', which is not a valid tag (letters, digits, '_', '.', '-'; ≤128; not starting with '.' or '-')`,
+        { rule },
+      );
     if (!tags.includes(t)) tags.push(t);
   };
   for (const rule of rules) {
@@ -273,7 +302,7 @@ export function computeLabels(ctx: CiContext, opts: LabelOptions): Record<string
   set('version', opts.version);
   for (const line of opts.extra) {
     const eq = line.indexOf('=');
-    if (eq <= 0) throw new TagRuleError(`label '${line}' is not key=value`);
+    if (eq <= 0) throw new TagRuleError(`label '${line}' is not key=value`, { label: line });
     labels[line.slice(0, eq).trim()] = line.slice(eq + 1).trim();
   }
   return labels;

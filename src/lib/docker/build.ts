@@ -1,10 +1,13 @@
 // `docker build` for both builders: the argv (buildx, or the classic builder where no
 // buildx exists), and reading the builder's output (steps, cache hits, push progress).
 // Pure functions here; running them is Docker.run's job.
+import { ShiplineError } from '../util/errors';
+import { parsePushDigest } from './docker';
 
-export type Builder = 'buildx' | 'docker';
+export type DockerBuilder = 'buildx' | 'docker';
 
-export interface BuildSpec {
+/** One `docker build` / `docker buildx build` run. */
+export interface DockerBuild {
   context: string;
   file: string;
   target?: string | undefined;
@@ -30,7 +33,7 @@ export interface BuildCommand {
   env: Record<string, string>;
 }
 
-export function buildCommand(builder: Builder, s: BuildSpec): BuildCommand {
+export function buildCommand(builder: DockerBuilder, s: DockerBuild): BuildCommand {
   const common = [
     '--file',
     s.file,
@@ -46,7 +49,14 @@ export function buildCommand(builder: Builder, s: BuildSpec): BuildCommand {
     // The classic builder: one platform at most, cache only from local images,
     // --force-rm so a failing RUN leaves no intermediate container behind.
     return {
-      args: ['build', '--force-rm', ...common, ...s.cacheFrom.flatMap((c) => ['--cache-from', c]), ...s.platforms.flatMap((p) => ['--platform', p]), s.context],
+      args: [
+        'build',
+        '--force-rm',
+        ...common,
+        ...s.cacheFrom.flatMap((c) => ['--cache-from', c]),
+        ...s.platforms.flatMap((p) => ['--platform', p]),
+        s.context,
+      ],
       env: { DOCKER_BUILDKIT: '0' },
     };
   }
@@ -140,16 +150,11 @@ export function cacheStats(lines: string[], labels: Record<string, string> = {})
  */
 export class PushProgress {
   private readonly layers = new Map<string, string>();
-  digest: string | undefined;
 
-  /** Feeds one output line; returns a line worth logging now, if any. */
+  /** Feeds one output line; returns a line worth logging now, if any (the digest line is not: the caller reports it). */
   feed(line: string): string | undefined {
     const l = line.trim();
-    const d = /^(\S+): digest: (sha256:[a-f0-9]{64}) size: (\d+)$/.exec(l);
-    if (d) {
-      this.digest = d[2];
-      return undefined;
-    }
+    if (parsePushDigest(l)) return undefined;
     const m = /^([a-f0-9]{12}): (Pushed|Layer already exists|Mounted from .*)$/.exec(l);
     if (m) {
       this.layers.set(m[1]!, m[2]!);
@@ -179,7 +184,8 @@ export function parseExtract(item: string): ExtractItem {
   const i = item.indexOf(':');
   const from = i > 0 ? item.slice(0, i).trim() : '';
   const to = i > 0 ? item.slice(i + 1).trim() : '';
-  if (!from.startsWith('/') || to === '') throw new Error(`'${item}' is not /path/in/image:dest`);
+  if (!from.startsWith('/') || to === '')
+    throw new ShiplineError(`'${item}' is not /path/in/image:dest`, { kind: 'invalid', data: { item } });
   return { from, to };
 }
 
@@ -188,10 +194,19 @@ export function parseExtract(item: string): ExtractItem {
  * timeouts and connection resets are; auth, denied, invalid manifests and the rest are not.
  */
 export function classifyPushFailure(output: string): { retry: false } | { retry: true; reason: string } {
-  if (/unauthorized|authentication required|denied|forbidden|\b40[13]\b|manifest invalid|name unknown|no basic auth credentials/i.test(output)) return { retry: false };
+  if (
+    /unauthorized|authentication required|denied|forbidden|\b40[13]\b|manifest invalid|name unknown|no basic auth credentials/i.test(
+      output,
+    )
+  )
+    return { retry: false };
   const m =
     /toomanyrequests|429 Too Many Requests/i.exec(output) ??
-    /\b5\d\d (?:Internal Server Error|Bad Gateway|Service Unavailable|Gateway Timeout)\b|unexpected HTTP status: 5\d\d/i.exec(output) ??
-    /connection reset by peer|i\/o timeout|TLS handshake timeout|unexpected EOF|net\/http: request canceled|broken pipe/i.exec(output);
+    /\b5\d\d (?:Internal Server Error|Bad Gateway|Service Unavailable|Gateway Timeout)\b|unexpected HTTP status: 5\d\d/i.exec(
+      output,
+    ) ??
+    /connection reset by peer|i\/o timeout|TLS handshake timeout|unexpected EOF|net\/http: request canceled|broken pipe/i.exec(
+      output,
+    );
   return m ? { retry: true, reason: m[0] } : { retry: false };
 }

@@ -3,48 +3,67 @@
 // per command, `docker cp` out, `docker rm --force` at the end. Every container carries
 // labels naming the step and the job that owns it, so cleanup removes only its own.
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import type { CiContext } from '../ci/context';
 import type { Docker } from './docker';
 import { tarDirectory, type TarOptions } from './context-tar';
-import { ShiplineError } from '../util/errors';
+import type { Env } from '../util/env';
+import { ofKind, ShiplineError, type ErrorKind } from '../util/errors';
 import { redact } from '../util/redact';
-import { retry, RetryExhausted, type Verdict } from '../util/retry';
-import { parseReference } from '../registry/reference';
+import { retry, type Verdict } from '../util/retry';
+import { registryOf } from '../registry/reference';
 
 export const STEP_LABEL = 'dev.shipline.step';
 export const OWNER_LABEL = 'dev.shipline.owner';
 
-export type Env = Readonly<Record<string, string | undefined>>;
 export type PullPolicy = 'always' | 'missing' | 'never';
 
-/** Registry host of an image reference, for error messages. */
-export function registryOf(image: string): string {
-  try {
-    return parseReference(image).registry;
-  } catch {
-    return 'docker.io';
-  }
+/**
+ * The job's owner id: a short hash of everything that tells two jobs on one engine apart
+ * (CI job id, project, workspace, runner). Same value in main and post of one job.
+ */
+export function ownerId(
+  ci: Pick<CiContext, 'jobId' | 'projectPath' | 'pipelineId'>,
+  workspace: string,
+  env: Env,
+): string {
+  const parts = [
+    ci.jobId ?? '',
+    ci.pipelineId ?? '',
+    ci.projectPath ?? '',
+    workspace,
+    env.RUNNER_NAME ?? '',
+    env.CI_RUNNER_ID ?? '',
+  ];
+  // Outside CI there is no job id: the process's parent shell tells two local runs apart only by workspace.
+  return createHash('sha256').update(parts.join('\0')).digest('hex').slice(0, 10);
+}
+
+/** Default container name: `shipline-<job id>-<owner hash>`, valid for docker ([a-zA-Z0-9][a-zA-Z0-9_.-]*). */
+export function defaultName(jobId: string | undefined, owner: string): string {
+  const id = (jobId ?? 'local').replace(/[^a-zA-Z0-9_.-]+/g, '-').slice(0, 40);
+  return `shipline-${id}-${owner}`;
 }
 
 /** Which `docker pull` failures are worth another try: throttling, 5xx, timeouts and resets only. */
 export function classifyPullError(stderr: string): Verdict {
-  if (/toomanyrequests|too many requests|HTTP status: 429|rate exceeded|rate limit/i.test(stderr)) return { retry: true, reason: 'the registry throttled the pull (429)' };
-  if (/HTTP status: 5\d\d|\b5\d\d (Internal Server Error|Bad Gateway|Service Unavailable|Gateway Time-?out)/i.test(stderr)) {
+  if (/toomanyrequests|too many requests|HTTP status: 429|rate exceeded|rate limit/i.test(stderr))
+    return { retry: true, reason: 'the registry throttled the pull (429)' };
+  if (
+    /HTTP status: 5\d\d|\b5\d\d (Internal Server Error|Bad Gateway|Service Unavailable|Gateway Time-?out)/i.test(stderr)
+  ) {
     return { retry: true, reason: 'the registry answered with a server error' };
   }
-  if (/i\/o timeout|TLS handshake timeout|connection reset|unexpected EOF|request canceled|Client\.Timeout/i.test(stderr)) {
+  if (
+    /i\/o timeout|TLS handshake timeout|connection reset|unexpected EOF|request canceled|Client\.Timeout/i.test(stderr)
+  ) {
     return { retry: true, reason: 'a network timeout or reset' };
   }
   return { retry: false };
-}
-
-class PullFailed extends Error {
-  constructor(readonly stderr: string) {
-    super('docker pull failed');
-  }
 }
 
 export interface PullRetry {
@@ -55,64 +74,77 @@ export interface PullRetry {
   onRetry?: (msg: string) => void;
 }
 
+/** One failed `docker pull`, classified: not-found, auth, transient (with the retry reason) or failed. */
+function pullError(image: string, registry: string | undefined, stderr: string): ShiplineError {
+  const why = redact(stderr.trim().split('\n').pop() ?? '').replace(/^Error response from daemon:\s*/, '');
+  const from = registry ? ` registry ${registry}` : ' its registry';
+  const verdict = classifyPullError(stderr);
+  const notFound = /not found|manifest unknown|does not exist|pull access denied/i.test(stderr);
+  const auth = /unauthorized|authentication required|denied|no basic auth/i.test(stderr);
+  const kind: ErrorKind = verdict.retry ? 'transient' : notFound ? 'not-found' : auth ? 'auth' : 'failed';
+  const message =
+    kind === 'not-found'
+      ? `image ${image} was not found in${from}: ${why}`
+      : `could not pull image ${image} from${from}: ${why}`;
+  return new ShiplineError(message, {
+    kind,
+    data: { image, registry, ...(verdict.retry ? { reason: verdict.reason } : {}) },
+  });
+}
+
 /**
  * Makes `image` present per the policy; returns true when it pulled. Transient registry
- * failures are retried with backoff; a missing image is a clear error naming the image and
- * its registry.
+ * failures are retried with backoff. Errors carry `data.image` and `data.registry`
+ * (undefined when the reference does not parse); kind not-found for a missing image
+ * (`data.policy` 'never' when it was not pulled), auth, transient (retries ran out) or failed.
  */
-export async function ensureImage(docker: Docker, image: string, policy: PullPolicy, onLine?: (l: string) => void, retryOpts: PullRetry = {}): Promise<boolean> {
+export async function ensureImage(
+  docker: Docker,
+  image: string,
+  policy: PullPolicy,
+  onLine?: (l: string) => void,
+  retryOpts: PullRetry = {},
+): Promise<boolean> {
   const present = policy === 'always' ? false : await docker.imageExists(image);
   if (present) return false;
   const registry = registryOf(image);
   if (policy === 'never') {
     throw new ShiplineError(`image ${image} is not on the docker engine and pull is 'never'`, {
-      hint: `build or pull it earlier in the job, or set pull: missing to fetch it from ${registry}`,
+      kind: 'not-found',
+      data: { image, registry, policy },
     });
   }
-  let stderr = '';
-  let gaveUp = '';
-  try {
-    await retry(
-      async () => {
-        const r = await docker.run(['pull', image], { allowFailure: true, what: `docker pull ${image}`, ...(onLine ? { onLine: (l) => onLine(l) } : {}) });
-        if (r.code !== 0) throw new PullFailed(r.stderr);
-      },
-      {
-        maxAttempts: retryOpts.maxAttempts ?? 4,
-        deadlineMs: retryOpts.deadlineMs ?? 120_000,
-        classify: (e) => (e instanceof PullFailed ? classifyPullError(e.stderr) : { retry: false }),
-        onRetry: ({ attempt, delayMs, reason }) => retryOpts.onRetry?.(`pull attempt ${attempt} failed (${reason}); retrying in ${(delayMs / 1000).toFixed(1)} s`),
-        ...(retryOpts.sleep ? { sleep: retryOpts.sleep } : {}),
-      },
-    );
-    return true;
-  } catch (err) {
-    const last = err instanceof RetryExhausted ? err.lastError : err;
-    if (!(last instanceof PullFailed)) throw err;
-    stderr = last.stderr;
-    if (err instanceof RetryExhausted) gaveUp = ` (${err.message})`;
-  }
-  const why = redact(stderr.trim().split('\n').pop() ?? '').replace(/^Error response from daemon:\s*/, '');
-  const notFound = /not found|manifest unknown|does not exist|pull access denied/i.test(stderr);
-  const auth = /unauthorized|authentication required|denied|no basic auth/i.test(stderr);
-  throw new ShiplineError(
-    notFound
-      ? `image ${image} was not found in registry ${registry}: ${why}`
-      : `could not pull image ${image} from registry ${registry}${gaveUp}: ${why}`,
+  await retry(
+    async () => {
+      const r = await docker.run(['pull', image], {
+        allowFailure: true,
+        what: `docker pull ${image}`,
+        ...(onLine ? { onLine: (l) => onLine(l) } : {}),
+      });
+      if (r.code !== 0) throw pullError(image, registry, r.stderr);
+    },
     {
-      hint: notFound
-        ? `check the repository and tag (was the image pushed by an earlier job with this tag?) and that the job may read ${registry}`
-        : auth
-          ? `log in to ${registry} first (e.g. the ecr-login step or docker login)`
-          : `check that ${registry} is reachable from the job`,
+      what: 'docker pull',
+      maxAttempts: retryOpts.maxAttempts ?? 4,
+      deadlineMs: retryOpts.deadlineMs ?? 120_000,
+      classify: (e) => {
+        const reason = ofKind(e, 'transient')?.data.reason;
+        return typeof reason === 'string' ? { retry: true, reason } : { retry: false };
+      },
+      onRetry: ({ attempt, delayMs, reason }) =>
+        retryOpts.onRetry?.(`pull attempt ${attempt} failed (${reason}); retrying in ${(delayMs / 1000).toFixed(1)} s`),
+      ...(retryOpts.sleep ? { sleep: retryOpts.sleep } : {}),
     },
   );
+  return true;
 }
 
 export interface StartSpec {
   image: string;
   name: string;
   workdir: string;
+  /** The step that starts it (label). */
+  step: string;
   /** Owner id of the job (label), so cleanup only removes this job's containers. */
   owner: string;
   /** Extra `docker run` options, already validated. */
@@ -127,7 +159,7 @@ export function runArgs(spec: StartSpec): string[] {
     '--name',
     spec.name,
     '--label',
-    `${STEP_LABEL}=run-in-container`,
+    `${STEP_LABEL}=${spec.step}`,
     '--label',
     `${OWNER_LABEL}=${spec.owner}`,
     '--workdir',
@@ -143,7 +175,9 @@ export function runArgs(spec: StartSpec): string[] {
 
 /** Labels of a container, or undefined when there is none of that name. */
 export async function containerLabels(docker: Docker, name: string): Promise<Record<string, string> | undefined> {
-  const r = await docker.run(['container', 'inspect', '--format', '{{json .Config.Labels}}', name], { allowFailure: true });
+  const r = await docker.run(['container', 'inspect', '--format', '{{json .Config.Labels}}', name], {
+    allowFailure: true,
+  });
   if (r.code !== 0) return undefined;
   return (JSON.parse(r.stdout.trim() || 'null') as Record<string, string> | null) ?? {};
 }
@@ -155,14 +189,16 @@ export async function isRunning(docker: Docker, name: string): Promise<boolean> 
 
 /**
  * Starts the container. A container of the same name left by this same job (a retry) is
- * replaced; one owned by anything else is an error, never touched.
+ * replaced; one owned by anything else is an error of kind conflict, never touched. A
+ * failed start is kind failed, `data.problem` 'no-sleep' or 'network' when that is why.
  */
 export async function startContainer(docker: Docker, spec: StartSpec): Promise<void> {
   const labels = await containerLabels(docker, spec.name);
   if (labels) {
     if (labels[OWNER_LABEL] !== spec.owner) {
       throw new ShiplineError(`a container named ${spec.name} already exists and was not started by this job`, {
-        hint: 'give another name (input name), or leave it empty for a name unique to the job',
+        kind: 'conflict',
+        data: { name: spec.name },
       });
     }
     await docker.rm([spec.name]);
@@ -171,12 +207,12 @@ export async function startContainer(docker: Docker, spec: StartSpec): Promise<v
   if (r.code !== 0) {
     await docker.rm([spec.name]);
     const why = redact(r.stderr.trim().split('\n').slice(-3).join('\n'));
+    const noSleep = /sleep.*(not found|no such file)/i.test(r.stderr);
     throw new ShiplineError(`could not start a container of ${spec.image}: ${why}`, {
-      hint: /sleep.*(not found|no such file)/i.test(r.stderr)
-        ? 'the image needs a `sleep` command (busybox, coreutils) to stay alive between commands'
-        : /network/i.test(r.stderr)
-          ? 'choose a network the engine has (input network: host, none or bridge)'
-          : 'check the options and that the engine can run the image',
+      ...(noSleep
+        ? { hint: 'the image needs a `sleep` command (busybox, coreutils) to stay alive between commands' }
+        : {}),
+      data: { image: spec.image, problem: noSleep ? 'no-sleep' : /network/i.test(r.stderr) ? 'network' : undefined },
     });
   }
 }
@@ -186,7 +222,10 @@ export async function removeOwned(docker: Docker, name: string, owner: string): 
   const labels = await containerLabels(docker, name);
   if (!labels || labels[OWNER_LABEL] !== owner) return false;
   const ok = await docker.rm([name]);
-  if (!ok) throw new ShiplineError(`could not remove container ${name}`, { hint: `remove it by hand: docker rm --force ${name}` });
+  if (!ok)
+    throw new ShiplineError(`could not remove container ${name}`, {
+      hint: `remove it by hand: docker rm --force ${name}`,
+    });
   return true;
 }
 
@@ -201,11 +240,24 @@ export interface ExecSpec {
 }
 
 export function execArgs(spec: ExecSpec): string[] {
-  return ['exec', ...spec.envNames.flatMap((n) => ['--env', n]), '--workdir', spec.workdir, spec.container, ...spec.shell, '-c', spec.command];
+  return [
+    'exec',
+    ...spec.envNames.flatMap((n) => ['--env', n]),
+    '--workdir',
+    spec.workdir,
+    spec.container,
+    ...spec.shell,
+    '-c',
+    spec.command,
+  ];
 }
 
 /** Runs one command in the container; resolves to its exit code (output streamed through onLine). */
-export async function execCommand(docker: Docker, spec: ExecSpec, onLine: (line: string, stream: 'stdout' | 'stderr') => void): Promise<number> {
+export async function execCommand(
+  docker: Docker,
+  spec: ExecSpec,
+  onLine: (line: string, stream: 'stdout' | 'stderr') => void,
+): Promise<number> {
   const r = await docker.run(execArgs(spec), { allowFailure: true, capture: false, onLine, what: 'docker exec' });
   return r.code;
 }
@@ -225,7 +277,10 @@ export async function copyIn(
   await docker.run(['exec', container, 'mkdir', '-p', dest], { what: `mkdir -p ${dest} in ${container}` });
   let entries = 0;
   let bytes = 0;
-  const child = spawn(docker.bin, ['cp', '-', `${container}:${dest}`], { env: env as NodeJS.ProcessEnv, stdio: ['pipe', 'ignore', 'pipe'] });
+  const child = spawn(docker.bin, ['cp', '-', `${container}:${dest}`], {
+    env: env as NodeJS.ProcessEnv,
+    stdio: ['pipe', 'ignore', 'pipe'],
+  });
   const err: Buffer[] = [];
   child.stderr.on('data', (c: Buffer) => err.push(c));
   const exited = new Promise<number>((resolve, reject) => {
@@ -245,10 +300,14 @@ export async function copyIn(
   });
   const code = await exited;
   if (code !== 0 || streamError) {
-    const why = redact(Buffer.concat(err).toString('utf8').trim()) || (streamError instanceof Error ? streamError.message : '');
-    throw new ShiplineError(`copying ${source} into ${container}:${dest} failed${code ? ` (docker cp exit code ${code})` : ''}: ${why}`, {
-      hint: 'check the path exists and is readable, and that the container is running',
-    });
+    const why =
+      redact(Buffer.concat(err).toString('utf8').trim()) || (streamError instanceof Error ? streamError.message : '');
+    throw new ShiplineError(
+      `copying ${source} into ${container}:${dest} failed${code ? ` (docker cp exit code ${code})` : ''}: ${why}`,
+      {
+        hint: 'check the path exists and is readable, and that the container is running',
+      },
+    );
   }
   return { entries, bytes };
 }

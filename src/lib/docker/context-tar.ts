@@ -183,7 +183,14 @@ export async function* tarDirectory(root: string, opts: TarOptions = {}): AsyncG
   if (!top.isDirectory()) {
     // A single file (or link) travels as one entry named by its base name.
     const e: TarEntry = top.isSymbolicLink()
-      ? { path: basename(root), type: 'symlink', mode: top.mode, size: 0, mtime: top.mtimeMs / 1000, linkname: readlinkSync(root) }
+      ? {
+          path: basename(root),
+          type: 'symlink',
+          mode: top.mode,
+          size: 0,
+          mtime: top.mtimeMs / 1000,
+          linkname: readlinkSync(root),
+        }
       : { path: basename(root), type: 'file', mode: top.mode, size: top.size, mtime: top.mtimeMs / 1000 };
     opts.onEntry?.(e);
     yield tarHeader(e);
@@ -255,7 +262,14 @@ export async function* tarDirectory(root: string, opts: TarOptions = {}): AsyncG
         }
       } else if (d.isSymbolicLink()) {
         const st = lstatSync(abs);
-        const e: TarEntry = { path: rel, type: 'symlink', mode: st.mode, size: 0, mtime: st.mtimeMs / 1000, linkname: readlinkSync(abs) };
+        const e: TarEntry = {
+          path: rel,
+          type: 'symlink',
+          mode: st.mode,
+          size: 0,
+          mtime: st.mtimeMs / 1000,
+          linkname: readlinkSync(abs),
+        };
         opts.onEntry?.(e);
         push(tarHeader(e));
       }

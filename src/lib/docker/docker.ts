@@ -3,8 +3,8 @@
 // command. Shared by build-push, kaniko-build and run-in-container: keep it small and stable.
 import { exec, type ExecOptions, type ExecResult } from '../util/exec';
 import { ShiplineError } from '../util/errors';
-
-export type Env = Readonly<Record<string, string | undefined>>;
+import type { Env } from '../util/env';
+import { DIGEST_PATTERN } from '../registry/reference';
 
 export interface DockerOptions {
   /** The job's environment (DOCKER_HOST, DOCKER_CONFIG, PATH …). Default: the parent's. */
@@ -14,14 +14,19 @@ export interface DockerOptions {
   cwd?: string;
 }
 
-export type RunOptions = Pick<ExecOptions, 'input' | 'onLine' | 'capture' | 'timeoutMs' | 'allowFailure' | 'what' | 'hint' | 'cwd'> & {
+export type RunOptions = Pick<
+  ExecOptions,
+  'input' | 'onLine' | 'capture' | 'timeoutMs' | 'allowFailure' | 'what' | 'hint' | 'cwd'
+> & {
   /** Extra variables for this call only (e.g. DOCKER_BUILDKIT=0). */
   extraEnv?: Record<string, string>;
 };
 
-/** `<name>@sha256:…` digest from `docker push` output (`<tag>: digest: sha256:… size: N`). */
+const PUSH_DIGEST = new RegExp(`digest:\\s*(${DIGEST_PATTERN})`);
+
+/** The manifest digest in `docker push` output (`<tag>: digest: sha256:… size: N`). */
 export function parsePushDigest(output: string): string | undefined {
-  const m = /digest:\s*(sha256:[a-f0-9]{64})/.exec(output);
+  const m = PUSH_DIGEST.exec(output);
   return m?.[1];
 }
 
@@ -86,7 +91,10 @@ export class Docker {
   }
 
   /** Pulls one reference. With `optional`, a failure returns false instead of throwing. */
-  async pull(ref: string, opts: { optional?: boolean; onLine?: RunOptions['onLine']; timeoutMs?: number } = {}): Promise<boolean> {
+  async pull(
+    ref: string,
+    opts: { optional?: boolean; onLine?: RunOptions['onLine']; timeoutMs?: number } = {},
+  ): Promise<boolean> {
     const r = await this.run(['pull', '--quiet', ref], {
       allowFailure: opts.optional === true,
       what: `docker pull ${ref}`,
@@ -127,7 +135,13 @@ export class Docker {
 
   /** `docker create --name <name> <image> [cmd]`; returns the container id. */
   async create(image: string, opts: { name?: string; cmd?: string[]; args?: string[] } = {}): Promise<string> {
-    const args = ['create', ...(opts.name ? ['--name', opts.name] : []), ...(opts.args ?? []), image, ...(opts.cmd ?? [])];
+    const args = [
+      'create',
+      ...(opts.name ? ['--name', opts.name] : []),
+      ...(opts.args ?? []),
+      image,
+      ...(opts.cmd ?? []),
+    ];
     const r = await this.run(args, { what: `docker create ${image}` });
     return r.stdout.trim().split('\n').pop() ?? '';
   }

@@ -54,19 +54,24 @@ export function parseStages(text: string): Stage[] {
   return stages;
 }
 
+/** The stages of the Dockerfile at `path`; a missing file is kind 'not-found', one without FROM 'invalid' (data: path). */
 export function readStages(path: string): Stage[] {
-  if (!existsSync(path)) {
-    throw new ShiplineError(`Dockerfile not found: ${path}`, { exitCode: 2, hint: "set 'file' (relative to the workspace) or 'context'" });
-  }
+  if (!existsSync(path))
+    throw new ShiplineError(`Dockerfile not found: ${path}`, { kind: 'not-found', data: { path } });
   const stages = parseStages(readFileSync(path, 'utf8'));
-  if (stages.length === 0) throw new ShiplineError(`${path} has no FROM instruction`, { exitCode: 2 });
+  if (stages.length === 0)
+    throw new ShiplineError(`${path} has no FROM instruction`, { kind: 'invalid', data: { path } });
   return stages;
 }
 
-/** Throws an input error (exit 2) naming the stages when `target` is not one of them. */
-export function checkTarget(stages: Stage[], target: string, input: string, path: string): void {
+/** Throws kind 'not-found' (data: target, path, the stage names; a hint listing them) when `target` is not a stage. */
+export function checkTarget(stages: Stage[], target: string, path: string): void {
   const t = target.toLowerCase();
   if (stages.some((s) => s.name === t || String(s.index) === t)) return;
-  const names = stages.map((s) => s.name ?? `#${s.index} (unnamed)`).join(', ');
-  throw new ShiplineError(`input '${input}': stage '${target}' is not in ${path}`, { exitCode: 2, hint: `stages there: ${names}` });
+  const names = stages.map((s) => s.name ?? `#${s.index} (unnamed)`);
+  throw new ShiplineError(`stage '${target}' is not in ${path}`, {
+    kind: 'not-found',
+    hint: `stages there: ${names.join(', ')}`,
+    data: { target, path, stages: names },
+  });
 }

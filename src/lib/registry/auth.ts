@@ -1,7 +1,8 @@
 // Registry authentication (the Distribution token spec): parse a `WWW-Authenticate`
 // challenge, and fetch one bearer token for every scope the caller will need, so a
 // retag costs one token request however many manifests and blobs it touches.
-import { ShiplineError } from '../util/errors';
+import { ShiplineError, type ErrorKind } from '../util/errors';
+import { classifyStatus } from '../util/retry';
 import type { Credential } from './docker-config';
 import type { HttpRequest, HttpSend } from '../util/http';
 
@@ -19,7 +20,8 @@ export function parseChallenge(header: string | null | undefined): Challenge | u
   if (scheme !== 'basic' && scheme !== 'bearer') return undefined;
   const params: Record<string, string> = {};
   const re = /([A-Za-z_][\w-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))\s*,?/g;
-  for (let p = re.exec(m[2]!); p; p = re.exec(m[2]!)) params[p[1]!.toLowerCase()] = p[2] !== undefined ? p[2].replace(/\\(.)/g, '$1') : p[3]!;
+  for (let p = re.exec(m[2]!); p; p = re.exec(m[2]!))
+    params[p[1]!.toLowerCase()] = p[2] !== undefined ? p[2].replace(/\\(.)/g, '$1') : p[3]!;
   return { scheme, params };
 }
 
@@ -36,19 +38,33 @@ export function mergeScopes(scopes: readonly string[]): string[] {
     if (last < 0) continue;
     const resource = s.slice(0, last);
     const set = byResource.get(resource) ?? new Set<string>();
-    for (const a of s.slice(last + 1).split(',').filter(Boolean)) set.add(a);
+    for (const a of s
+      .slice(last + 1)
+      .split(',')
+      .filter(Boolean))
+      set.add(a);
     byResource.set(resource, set);
   }
   const order = ['pull', 'push', 'delete', '*'];
-  return [...byResource].map(([r, acts]) => `${r}:${[...acts].sort((a, b) => order.indexOf(a) - order.indexOf(b)).join(',')}`);
+  return [...byResource].map(
+    ([r, acts]) => `${r}:${[...acts].sort((a, b) => order.indexOf(a) - order.indexOf(b)).join(',')}`,
+  );
 }
 
 /** True when every scope in `wanted` is granted by `held` (same resource, actions ⊆). */
 export function scopesCover(held: readonly string[], wanted: readonly string[]): boolean {
-  const have = new Map(mergeScopes(held).map((s) => [s.slice(0, s.lastIndexOf(':')), new Set(s.slice(s.lastIndexOf(':') + 1).split(','))]));
+  const have = new Map(
+    mergeScopes(held).map((s) => [s.slice(0, s.lastIndexOf(':')), new Set(s.slice(s.lastIndexOf(':') + 1).split(','))]),
+  );
   return mergeScopes(wanted).every((s) => {
     const acts = have.get(s.slice(0, s.lastIndexOf(':')));
-    return !!acts && s.slice(s.lastIndexOf(':') + 1).split(',').every((a) => acts.has(a) || acts.has('*'));
+    return (
+      !!acts &&
+      s
+        .slice(s.lastIndexOf(':') + 1)
+        .split(',')
+        .every((a) => acts.has(a) || acts.has('*'))
+    );
   });
 }
 
@@ -59,11 +75,22 @@ export interface Token {
   scopes: string[];
 }
 
-export class AuthError extends ShiplineError {}
-
 /** Where credentials came from, for messages (never the value). */
 export function describeSource(cred: Credential | undefined, configPath: string): string {
   return cred ? cred.source : `no credentials (anonymous; none found for this registry in ${configPath})`;
+}
+
+/**
+ * What an HTTP status from a registry or its token server means: 401 auth, 403 denied,
+ * 404 not-found, throttling/5xx transient (as retry classifies them), 400 invalid.
+ */
+export function statusKind(status: number): ErrorKind {
+  if (classifyStatus(status).retry) return 'transient';
+  if (status === 401) return 'auth';
+  if (status === 403) return 'denied';
+  if (status === 404) return 'not-found';
+  if (status === 400) return 'invalid';
+  return 'failed';
 }
 
 export interface TokenRequest {
@@ -85,42 +112,84 @@ export interface TokenRequest {
  */
 export async function fetchToken(req: TokenRequest): Promise<Token> {
   const realm = req.challenge.params.realm;
-  if (!realm) throw new AuthError(`${req.registry} asked for a bearer token without saying where to get it (no realm in WWW-Authenticate)`);
+  if (!realm)
+    throw new ShiplineError(
+      `${req.registry} asked for a bearer token without saying where to get it (no realm in WWW-Authenticate)`,
+      { kind: 'invalid', data: { registry: req.registry } },
+    );
   const url = new URL(realm);
   const service = req.challenge.params.service;
   const headers: Record<string, string> = { 'user-agent': req.userAgent, accept: 'application/json' };
   let init: HttpRequest;
   if (req.credential && req.credential.username === '<token>') {
-    const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: req.credential.password, client_id: 'shipline' });
+    const form = new URLSearchParams({
+      grant_type: 'refresh_token',
+      refresh_token: req.credential.password,
+      client_id: 'shipline',
+    });
     if (service) form.set('service', service);
     if (req.scopes.length) form.set('scope', req.scopes.join(' '));
-    init = { method: 'POST', headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' }, body: form.toString(), idleTimeoutMs: req.timeoutMs };
+    init = {
+      method: 'POST',
+      headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' },
+      body: form.toString(),
+      idleTimeoutMs: req.timeoutMs,
+    };
   } else {
     if (service) url.searchParams.set('service', service);
     for (const s of req.scopes) url.searchParams.append('scope', s);
-    if (req.credential) headers.authorization = `Basic ${Buffer.from(`${req.credential.username}:${req.credential.password}`).toString('base64')}`;
+    if (req.credential)
+      headers.authorization = `Basic ${Buffer.from(`${req.credential.username}:${req.credential.password}`).toString('base64')}`;
     init = { method: 'GET', headers, idleTimeoutMs: req.timeoutMs };
   }
   const res = await req.send(url.toString(), init);
   const text = await res.text();
+  const server = `${url.origin}${url.pathname}`;
   if (res.status === 401 || res.status === 403) {
-    throw new AuthError(`the token server ${url.origin}${url.pathname} for ${req.registry} refused the credentials (HTTP ${res.status}); credential source: ${describeSource(req.credential, req.configPath)}`, {
-      hint: req.credential ? 'log in again (docker login / ecr-login) or check that the account may pull and push this repository' : 'log in first (docker login, or the ecr-login step) so docker config.json holds credentials for this registry',
-    });
+    const source = describeSource(req.credential, req.configPath);
+    throw new ShiplineError(
+      `the token server ${server} for ${req.registry} refused the credentials (HTTP ${res.status}); credential source: ${source}`,
+      {
+        kind: statusKind(res.status),
+        hint: req.credential
+          ? 'log in again (docker login) or check that the account may pull and push this repository'
+          : 'log in first (docker login) so docker config.json holds credentials for this registry',
+        data: {
+          status: res.status,
+          registry: req.registry,
+          tokenServer: server,
+          credentialSource: source,
+          anonymous: !req.credential,
+        },
+      },
+    );
   }
   if (res.status < 200 || res.status > 299) {
-    const err = new ShiplineError(`the token server ${url.origin}${url.pathname} answered HTTP ${res.status}: ${text.slice(0, 200)}`);
-    Object.assign(err, { status: res.status, retryAfter: res.headers.get('retry-after') });
-    throw err;
+    throw new ShiplineError(`the token server ${server} answered HTTP ${res.status}: ${text.slice(0, 200)}`, {
+      kind: statusKind(res.status),
+      data: {
+        status: res.status,
+        retryAfter: res.headers.get('retry-after'),
+        registry: req.registry,
+        tokenServer: server,
+      },
+    });
   }
   let body: { token?: string; access_token?: string; expires_in?: number };
   try {
     body = JSON.parse(text) as typeof body;
   } catch {
-    throw new ShiplineError(`the token server ${url.origin}${url.pathname} answered something that is not JSON`);
+    throw new ShiplineError(`the token server ${server} answered something that is not JSON`, {
+      kind: 'invalid',
+      data: { registry: req.registry, tokenServer: server },
+    });
   }
   const value = body.token ?? body.access_token;
-  if (!value) throw new ShiplineError(`the token server ${url.origin}${url.pathname} answered without a token`);
+  if (!value)
+    throw new ShiplineError(`the token server ${server} answered without a token`, {
+      kind: 'invalid',
+      data: { registry: req.registry, tokenServer: server },
+    });
   // The spec's default lifetime is 60 s; renew 10 s early.
   const ttl = Math.max(10, body.expires_in ?? 60);
   return { value, expiresAt: req.now() + (ttl - 10) * 1000, scopes: req.scopes };

@@ -2,9 +2,20 @@
 // scheme, authentication (Basic, or one Bearer token for every scope the job needs,
 // fetched once, shared by parallel requests and reused until it expires), classified
 // retries honouring Retry-After, and a request log. The verbs in manifest.ts use it.
-import { classifyStatus, isTransientNetworkError, retry, RetryExhausted, type Verdict } from '../util/retry';
-import { ShiplineError, errorMessage } from '../util/errors';
-import { AuthError, describeSource, fetchToken, mergeScopes, parseChallenge, scopesCover, type Challenge, type Token } from './auth';
+// Every failure is a ShiplineError classified by kind (auth, denied, not-found,
+// transient…) with the status and every diagnostic the registry sent in its data.
+import { classifyStatus, isTransientNetworkError, retry, type Verdict } from '../util/retry';
+import { ShiplineError, errorMessage, isShiplineError } from '../util/errors';
+import {
+  describeSource,
+  fetchToken,
+  mergeScopes,
+  parseChallenge,
+  scopesCover,
+  statusKind,
+  type Challenge,
+  type Token,
+} from './auth';
 import type { Credential } from './docker-config';
 import { nodeHttpSend, type HttpResponse, type HttpSend } from '../util/http';
 import type { Readable } from 'node:stream';
@@ -19,7 +30,7 @@ export interface RegistryClientOptions {
   credential?: () => Promise<Credential | undefined>;
   /** The docker config path, named in errors. */
   configPath?: string;
-  /** Allow plain HTTP for a non-loopback registry (input `insecure-registries`). */
+  /** Plain HTTP for a non-loopback registry too. */
   insecure?: boolean;
   /** The HTTP layer (default node:http/https; tests pass a fake). */
   send?: HttpSend;
@@ -38,23 +49,18 @@ export interface RegistryClientOptions {
 export interface RequestOptions {
   headers?: Record<string, string>;
   body?: Buffer | string | Readable;
-  /** Statuses returned to the caller; anything else throws RegistryHttpError. */
+  /** Statuses returned to the caller; any other throws a ShiplineError of the kind its status means. */
   ok?: number[];
   timeoutMs?: number;
   /** Absolute URL (upload locations) instead of a /v2 path. */
   url?: string;
 }
 
-export class RegistryHttpError extends ShiplineError {
-  constructor(
-    message: string,
-    readonly status: number,
-    readonly code: string | undefined,
-    readonly retryAfter: string | null,
-    hint?: string,
-  ) {
-    super(message, hint === undefined ? {} : { hint });
-  }
+/** One entry of the `errors` array of a Distribution error response. */
+interface RegistryDiagnostic {
+  code?: string;
+  message?: string;
+  detail?: unknown;
 }
 
 export interface LoggedRequest {
@@ -63,14 +69,15 @@ export interface LoggedRequest {
   status: number;
 }
 
-export { isLoopbackRegistry as isLoopback } from './reference';
-
 /** Docker Hub's API host differs from the name in references. */
 export function apiHost(registry: string): string {
   return registry === 'docker.io' || registry === 'index.docker.io' ? 'registry-1.docker.io' : registry;
 }
 
-type Auth = { scheme: 'basic'; header: string; source: string } | { scheme: 'bearer'; challenge: Challenge; token: Token | undefined; source: string } | { scheme: 'none' };
+type Auth =
+  | { scheme: 'basic'; header: string; source: string }
+  | { scheme: 'bearer'; challenge: Challenge; token: Token | undefined; source: string }
+  | { scheme: 'none' };
 
 export class RegistryClient {
   readonly registry: string;
@@ -98,12 +105,12 @@ export class RegistryClient {
   }
 
   /** Adds scopes before the first token request (later ones trigger a new token). */
-  addScopes(scopes: string[]): void {
+  private addScopes(scopes: string[]): void {
     this.scopes = mergeScopes([...this.scopes, ...scopes]);
   }
 
   /** The credential source used, for messages (never the value). */
-  async credentialSource(): Promise<string> {
+  private async credentialSource(): Promise<string> {
     return describeSource(await this.credential(), this.opts.configPath ?? 'docker config');
   }
 
@@ -118,29 +125,28 @@ export class RegistryClient {
   /** Sends a request with auth and retries; returns the response when its status is in `ok`. */
   async request(method: string, path: string, opts: RequestOptions = {}): Promise<HttpResponse> {
     const replayable = opts.body === undefined || Buffer.isBuffer(opts.body) || typeof opts.body === 'string';
+    const shown = opts.url ? new URL(opts.url).pathname : path.replace(/\?.*$/, '');
     return retry(() => this.once(method, path, opts), {
+      what: `${method} ${this.base}${shown}`,
+      hint: 'the registry kept failing or throttling; re-run the job later',
       maxAttempts: replayable ? (this.opts.maxAttempts ?? 4) : 1,
       deadlineMs: this.opts.deadlineMs ?? 60_000,
-      classify: classify,
+      classify,
       ...(this.opts.sleep ? { sleep: this.opts.sleep } : {}),
       now: this.now,
-      onRetry: ({ attempt, delayMs, reason }) => this.opts.debug?.(`${method} ${path}: ${reason}; retry ${attempt} in ${delayMs} ms`),
+      onRetry: ({ attempt, delayMs, reason }) =>
+        this.opts.debug?.(`${method} ${shown}: ${reason}; retry ${attempt} in ${delayMs} ms`),
     }).catch((err: unknown) => {
-      if (err instanceof RetryExhausted) {
-        const last = err.lastError;
-        throw new ShiplineError(`${method} ${this.base}${path} failed: ${errorMessage(last)} (${err.message})`, {
-          hint: 'the registry kept failing or throttling; re-run the job later',
-          cause: last,
-        });
-      }
-      if (err instanceof ShiplineError) throw err;
-      if (isTransientNetworkError(err) || typeof (err as { code?: unknown }).code === 'string') {
-        throw new ShiplineError(`cannot reach ${this.base} (${method} ${path.replace(/\?.*$/, '')}): ${errorMessage(err)}`, {
-          hint: isLoopback(this.registry) || this.opts.insecure ? 'check that the registry is running' : `check the registry address; a registry without TLS must be listed in input insecure-registries`,
-          cause: err,
-        });
-      }
-      throw err;
+      if (isShiplineError(err) || typeof (err as { code?: unknown }).code !== 'string') throw err;
+      // Not worth a retry, e.g. a TLS handshake with a registry that speaks plain HTTP.
+      const plainHttp = this.base.startsWith('http:');
+      throw new ShiplineError(`cannot reach ${this.base} (${method} ${shown}): ${errorMessage(err)}`, {
+        hint: plainHttp
+          ? 'check that the registry is running'
+          : 'check the registry address, and whether it speaks TLS',
+        cause: err,
+        data: { registry: this.registry, unreachable: true, plainHttp },
+      });
     });
   }
 
@@ -159,13 +165,19 @@ export class RegistryClient {
         await res.discard();
         const sent = this.auth;
         await this.learn(challenge, sent);
-        if (!replayable) throw new AuthError(`${this.registry} asked for credentials in the middle of an upload`);
+        if (!replayable)
+          throw new ShiplineError(`${this.registry} asked for credentials in the middle of an upload`, {
+            kind: 'auth',
+            data: { status: 401, registry: this.registry },
+          });
         res = await this.send(method, path, opts, await this.authorization());
         if (res.status === 401) {
           await res.discard();
-          throw new AuthError(`${this.registry} refused the credentials for ${method} ${path.replace(/\?.*$/, '')} (HTTP 401); credential source: ${await this.credentialSource()}`, {
-            hint: 'log in again (docker login / the ecr-login step) with an account that may pull and push this repository',
-          });
+          throw await this.authError(
+            `refused the credentials for ${method} ${path.replace(/\?.*$/, '')} (HTTP 401)`,
+            'auth',
+            'log in again (docker login) with an account that may pull and push this repository',
+          );
         }
       }
       this.auth ??= { scheme: 'none' };
@@ -179,12 +191,22 @@ export class RegistryClient {
     }
   }
 
-  private async send(method: string, path: string, opts: RequestOptions, authorization: string | undefined): Promise<HttpResponse> {
+  private async send(
+    method: string,
+    path: string,
+    opts: RequestOptions,
+    authorization: string | undefined,
+  ): Promise<HttpResponse> {
     const headers: Record<string, string> = { 'user-agent': this.ua, ...opts.headers };
     if (authorization) headers.authorization = authorization;
     const url = opts.url ?? `${this.base}${path}`;
     const started = this.now();
-    const res = await this.s(url, { method, headers, ...(opts.body !== undefined ? { body: opts.body } : {}), idleTimeoutMs: opts.timeoutMs ?? this.opts.timeoutMs ?? 60_000 });
+    const res = await this.s(url, {
+      method,
+      headers,
+      ...(opts.body !== undefined ? { body: opts.body } : {}),
+      idleTimeoutMs: opts.timeoutMs ?? this.opts.timeoutMs ?? 60_000,
+    });
     const shown = opts.url ? new URL(url).pathname : path.replace(/\?.*$/, '');
     this.requests.push({ method, path: shown, status: res.status });
     this.opts.debug?.(`registry ${this.registry}: ${method} ${shown} → ${res.status} (${this.now() - started} ms)`);
@@ -195,7 +217,8 @@ export class RegistryClient {
     const a = this.auth;
     if (!a || a.scheme === 'none') return undefined;
     if (a.scheme === 'basic') return a.header;
-    if (!a.token || a.token.expiresAt <= this.now() || !scopesCover(a.token.scopes, this.scopes)) a.token = await this.token(a.challenge);
+    if (!a.token || a.token.expiresAt <= this.now() || !scopesCover(a.token.scopes, this.scopes))
+      a.token = await this.token(a.challenge);
     return `Bearer ${a.token.value}`;
   }
 
@@ -217,7 +240,9 @@ export class RegistryClient {
           timeoutMs: this.opts.timeoutMs ?? 60_000,
         });
         this.opts.secret?.(t.value);
-        this.opts.debug?.(`registry ${this.registry}: token for ${t.scopes.join(' ')} (${describeSource(credential, this.opts.configPath ?? 'docker config')})`);
+        this.opts.debug?.(
+          `registry ${this.registry}: token for ${t.scopes.join(' ')} (${describeSource(credential, this.opts.configPath ?? 'docker config')})`,
+        );
         return t;
       } finally {
         this.tokenFetch = undefined;
@@ -228,60 +253,127 @@ export class RegistryClient {
 
   /** Turns a 401 challenge into the auth to use next, or says why there is none. */
   private async learn(challenge: Challenge | undefined, sent: Auth | undefined): Promise<void> {
-    if (!challenge) throw new AuthError(`${this.registry} answered 401 without a usable WWW-Authenticate challenge`);
+    if (!challenge)
+      throw new ShiplineError(`${this.registry} answered 401 without a usable WWW-Authenticate challenge`, {
+        kind: 'auth',
+        data: { status: 401, registry: this.registry },
+      });
     if (challenge.scheme === 'basic') {
       const c = await this.credential();
       if (!c) {
-        throw new AuthError(`${this.registry} needs credentials and none were found (${await this.credentialSource()})`, {
-          hint: 'log in first (docker login --password-stdin, or the ecr-login step) so docker config.json holds credentials for this registry',
+        const source = await this.credentialSource();
+        throw new ShiplineError(`${this.registry} needs credentials and none were found (${source})`, {
+          kind: 'auth',
+          hint: 'log in first (docker login --password-stdin) so docker config.json holds credentials for this registry',
+          data: { status: 401, registry: this.registry, credentialSource: source, anonymous: true },
         });
       }
       if (sent?.scheme === 'basic') {
-        throw new AuthError(`${this.registry} refused the credentials (HTTP 401); credential source: ${c.source}`, { hint: 'log in again with a valid user and password' });
+        throw await this.authError(
+          'refused the credentials (HTTP 401)',
+          'auth',
+          'log in again with a valid user and password',
+        );
       }
-      this.auth = { scheme: 'basic', header: `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}`, source: c.source };
+      this.auth = {
+        scheme: 'basic',
+        header: `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}`,
+        source: c.source,
+      };
       return;
     }
     const asked = challenge.params.scope ? challenge.params.scope.split(' ') : [];
     const held = sent?.scheme === 'bearer' ? sent.token : undefined;
     if (held && scopesCover(held.scopes, asked) && held.expiresAt > this.now()) {
-      throw new AuthError(`${this.registry} refused the token for ${held.scopes.join(' ')} (HTTP 401${challenge.params.error ? `, ${challenge.params.error}` : ''}); credential source: ${await this.credentialSource()}`, {
-        hint: 'the account lacks pull/push access to this repository; grant it or log in with another account',
-      });
+      throw await this.authError(
+        `refused the token for ${held.scopes.join(' ')} (HTTP 401${challenge.params.error ? `, ${challenge.params.error}` : ''})`,
+        'denied',
+        'the account lacks pull/push access to this repository; grant it or log in with another account',
+      );
     }
     this.addScopes(asked);
     this.auth = { scheme: 'bearer', challenge, token: undefined, source: '' };
   }
 
-  private async httpError(method: string, path: string, res: HttpResponse): Promise<RegistryHttpError> {
+  /** `<registry> <what>; credential source: …`, with the source in data too. */
+  private async authError(what: string, kind: 'auth' | 'denied', hint: string): Promise<ShiplineError> {
+    const credential = await this.credential();
+    const source = describeSource(credential, this.opts.configPath ?? 'docker config');
+    return new ShiplineError(`${this.registry} ${what}; credential source: ${source}`, {
+      kind,
+      hint,
+      data: { status: 401, registry: this.registry, credentialSource: source, anonymous: !credential },
+    });
+  }
+
+  /** An unexpected status, with every diagnostic of the registry's `errors` array (message and data). */
+  private async httpError(method: string, path: string, res: HttpResponse): Promise<ShiplineError> {
     const text = await res.text().catch(() => '');
-    let code: string | undefined;
-    let message = text.slice(0, 300);
-    try {
-      const e = (JSON.parse(text) as { errors?: { code?: string; message?: string; detail?: unknown }[] }).errors?.[0];
-      if (e) {
-        code = e.code;
-        message = `${e.code ?? ''}${e.message ? `: ${e.message}` : ''}`;
-      }
-    } catch {
-      // not JSON: keep the text
-    }
+    const diagnostics = parseDiagnostics(text);
+    const codes = diagnostics.flatMap((d) => (d.code ? [d.code] : []));
+    const said = diagnostics.length ? diagnostics.map(formatDiagnostic).join('; ') : text.slice(0, 300);
     const what = `${method} ${this.registry}${path.replace(/\?.*$/, '')}`;
     const hint =
       res.status === 403
         ? `the account (${await this.credentialSource()}) may not do this; grant push access or use another account`
-        : res.status === 400 && code === 'MANIFEST_INVALID'
+        : res.status === 400 && codes.includes('MANIFEST_INVALID')
           ? 'the registry rejected the manifest; it may not support this media type'
           : undefined;
-    return new RegistryHttpError(`${what} → HTTP ${res.status}${message ? ` (${message})` : ''}`, res.status, code, res.headers.get('retry-after'), hint);
+    return new ShiplineError(`${what} → HTTP ${res.status}${said ? ` (${said})` : ''}`, {
+      kind: statusKind(res.status),
+      hint,
+      data: {
+        status: res.status,
+        registry: this.registry,
+        method,
+        path: path.replace(/\?.*$/, ''),
+        codes,
+        diagnostics,
+        retryAfter: res.headers.get('retry-after'),
+      },
+    });
   }
 }
 
+/** The `errors` array of a Distribution error body, or [] when there is none. */
+function parseDiagnostics(text: string): RegistryDiagnostic[] {
+  try {
+    const errors = (JSON.parse(text) as { errors?: unknown }).errors;
+    if (!Array.isArray(errors)) return [];
+    return errors.flatMap((e): RegistryDiagnostic[] => {
+      if (!e || typeof e !== 'object') return [];
+      const { code, message, detail } = e as Record<string, unknown>;
+      return [
+        {
+          ...(typeof code === 'string' ? { code } : {}),
+          ...(typeof message === 'string' ? { message } : {}),
+          ...(detail !== undefined && detail !== null ? { detail } : {}),
+        },
+      ];
+    });
+  } catch {
+    return []; // not JSON: the caller keeps the text
+  }
+}
+
+/** `CODE: message (detail)`, the detail as JSON when it is not text, cut at 200 characters. */
+function formatDiagnostic(d: RegistryDiagnostic): string {
+  const detail = d.detail === undefined ? '' : typeof d.detail === 'string' ? d.detail : JSON.stringify(d.detail);
+  const shown = detail.length > 200 ? `${detail.slice(0, 200)}…` : detail;
+  return `${d.code ?? 'error'}${d.message ? `: ${d.message}` : ''}${shown ? ` (${shown})` : ''}`;
+}
+
+/** By kind: transient errors retry (honouring Retry-After), network failures too; nothing else. */
 function classify(err: unknown): Verdict {
-  if (err instanceof RegistryHttpError) return classifyStatus(err.status, err.retryAfter);
-  const status = (err as { status?: number }).status;
-  if (typeof status === 'number') return classifyStatus(status, (err as { retryAfter?: string | null }).retryAfter);
-  if (err instanceof ShiplineError) return { retry: false };
+  if (isShiplineError(err)) {
+    if (!err.retryable) return { retry: false };
+    const { status, retryAfter } = err.data;
+    const v =
+      typeof status === 'number'
+        ? classifyStatus(status, typeof retryAfter === 'string' ? retryAfter : null)
+        : undefined;
+    return v?.retry ? v : { retry: true, reason: err.message };
+  }
   if (isTransientNetworkError(err)) return { retry: true, reason: errorMessage(err) };
   return { retry: false };
 }

@@ -2,11 +2,15 @@
 // credsStore: what docker login and ecr-login write), then the job's own: GitLab's
 // DOCKER_AUTH_CONFIG variable and, for $CI_REGISTRY, CI_REGISTRY_USER/CI_REGISTRY_PASSWORD
 // (so a GitLab job promotes in its project's registry without a login step).
+import type { Env } from '../util/env';
 import { credentialsFor, readDockerConfig, registryKey, type Credential, type DockerConfig } from './docker-config';
 
-type Env = Readonly<Record<string, string | undefined>>;
-
-export async function registryCredential(registry: string, configPath: string, env: Env, config?: DockerConfig): Promise<Credential | undefined> {
+export async function registryCredential(
+  registry: string,
+  configPath: string,
+  env: Env,
+  config?: DockerConfig,
+): Promise<Credential | undefined> {
   const fromFile = await credentialsFor(config ?? readDockerConfig(configPath), registry, configPath);
   if (fromFile) return fromFile;
   if (env.DOCKER_AUTH_CONFIG) {
@@ -19,8 +23,17 @@ export async function registryCredential(registry: string, configPath: string, e
     const c = parsed && (await credentialsFor(parsed, registry, 'the DOCKER_AUTH_CONFIG variable'));
     if (c) return c;
   }
-  if (env.CI_REGISTRY && env.CI_REGISTRY_USER && env.CI_REGISTRY_PASSWORD && registryKey(env.CI_REGISTRY) === registryKey(registry)) {
-    return { username: env.CI_REGISTRY_USER, password: env.CI_REGISTRY_PASSWORD, source: `CI_REGISTRY_USER/CI_REGISTRY_PASSWORD (GitLab job variables for ${env.CI_REGISTRY})` };
+  if (
+    env.CI_REGISTRY &&
+    env.CI_REGISTRY_USER &&
+    env.CI_REGISTRY_PASSWORD &&
+    registryKey(env.CI_REGISTRY) === registryKey(registry)
+  ) {
+    return {
+      username: env.CI_REGISTRY_USER,
+      password: env.CI_REGISTRY_PASSWORD,
+      source: `CI_REGISTRY_USER/CI_REGISTRY_PASSWORD (GitLab job variables for ${env.CI_REGISTRY})`,
+    };
   }
   return undefined;
 }

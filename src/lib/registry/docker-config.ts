@@ -6,6 +6,7 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { exec } from '../util/exec';
 import { ShiplineError } from '../util/errors';
+import type { Env } from '../util/env';
 
 export interface AuthEntry {
   auth?: string;
@@ -29,8 +30,6 @@ export interface Credential {
   source: string;
 }
 
-type Env = Readonly<Record<string, string | undefined>>;
-
 export function dockerConfigPath(env: Env): string {
   const dir = env.DOCKER_CONFIG || join(env.HOME || homedir(), '.docker');
   return join(dir, 'config.json');
@@ -43,7 +42,12 @@ export function readDockerConfig(path: string): DockerConfig {
   try {
     return JSON.parse(text) as DockerConfig;
   } catch (err) {
-    throw new ShiplineError(`docker config ${path} is not valid JSON`, { hint: 'fix or remove the file', cause: err });
+    throw new ShiplineError(`docker config ${path} is not valid JSON`, {
+      kind: 'invalid',
+      hint: 'fix or remove the file',
+      cause: err,
+      data: { path },
+    });
   }
 }
 
@@ -58,7 +62,9 @@ export function writeDockerConfig(path: string, config: DockerConfig): void {
 /** Canonical key: the host[:port] without scheme or path (Docker Hub keeps its legacy key). */
 export function registryKey(registry: string): string {
   const host = registry.replace(/^https?:\/\//, '').replace(/\/.*$/, '');
-  return host === 'docker.io' || host === 'index.docker.io' || host === 'registry-1.docker.io' ? 'https://index.docker.io/v1/' : host;
+  return host === 'docker.io' || host === 'index.docker.io' || host === 'registry-1.docker.io'
+    ? 'https://index.docker.io/v1/'
+    : host;
 }
 
 export interface AddedAuths {
@@ -68,7 +74,10 @@ export interface AddedAuths {
   hadAuths?: boolean;
 }
 
-export function addAuths(path: string, entries: { registry: string; username: string; password: string }[]): AddedAuths {
+export function addAuths(
+  path: string,
+  entries: { registry: string; username: string; password: string }[],
+): AddedAuths {
   const config = readDockerConfig(path);
   const hadAuths = config.auths !== undefined;
   config.auths ??= {};
@@ -103,28 +112,57 @@ function decodeAuth(auth: string): { username: string; password: string } | unde
 }
 
 /** Finds credentials for a registry: auths (any key form), credHelpers, credsStore. */
-export async function credentialsFor(config: DockerConfig, registry: string, configPath: string): Promise<Credential | undefined> {
+export async function credentialsFor(
+  config: DockerConfig,
+  registry: string,
+  configPath: string,
+): Promise<Credential | undefined> {
   const key = registryKey(registry);
   const helper = config.credHelpers?.[key] ?? config.credHelpers?.[registry];
-  if (helper) return fromHelper(helper, key, `credential helper docker-credential-${helper} (credHelpers in ${configPath})`);
+  if (helper)
+    return fromHelper(helper, key, `credential helper docker-credential-${helper} (credHelpers in ${configPath})`);
   for (const [k, v] of Object.entries(config.auths ?? {})) {
     if (registryKey(k) !== key) continue;
-    if (v.username && v.password) return { username: v.username, password: v.password, source: `auths["${k}"] in ${configPath}` };
-    if (v.identitytoken) return { username: '<token>', password: v.identitytoken, source: `auths["${k}"].identitytoken in ${configPath}` };
+    if (v.username && v.password)
+      return { username: v.username, password: v.password, source: `auths["${k}"] in ${configPath}` };
+    if (v.identitytoken)
+      return { username: '<token>', password: v.identitytoken, source: `auths["${k}"].identitytoken in ${configPath}` };
     const d = v.auth ? decodeAuth(v.auth) : undefined;
     if (d) return { ...d, source: `auths["${k}"] in ${configPath}` };
   }
-  if (config.credsStore) return fromHelper(config.credsStore, key, `credential store docker-credential-${config.credsStore} (credsStore in ${configPath})`);
+  if (config.credsStore)
+    return fromHelper(
+      config.credsStore,
+      key,
+      `credential store docker-credential-${config.credsStore} (credsStore in ${configPath})`,
+    );
   return undefined;
 }
 
 async function fromHelper(helper: string, key: string, source: string): Promise<Credential | undefined> {
-  const r = await exec(`docker-credential-${helper}`, ['get'], { input: key, allowFailure: true, timeoutMs: 30_000, what: `docker-credential-${helper} get` });
+  const r = await exec(`docker-credential-${helper}`, ['get'], {
+    input: key,
+    allowFailure: true,
+    timeoutMs: 30_000,
+    what: `docker-credential-${helper} get`,
+  });
   if (r.code !== 0) {
     if (/credentials not found/i.test(r.stdout + r.stderr)) return undefined;
-    throw new ShiplineError(`${source} failed for ${key} (exit ${r.code})`, { hint: 'check that the helper is installed and logged in' });
+    throw new ShiplineError(`${source} failed for ${key} (exit ${r.code})`, {
+      hint: 'check that the helper is installed and logged in',
+      data: { helper, registry: key, exitCode: r.code },
+    });
   }
-  const parsed = JSON.parse(r.stdout) as { Username?: string; Secret?: string };
+  let parsed: { Username?: string; Secret?: string };
+  try {
+    parsed = JSON.parse(r.stdout) as typeof parsed;
+  } catch {
+    // no cause: the parser's message quotes the output, which may hold the secret
+    throw new ShiplineError(`${source} answered something that is not JSON for ${key}`, {
+      kind: 'invalid',
+      data: { helper, registry: key },
+    });
+  }
   if (!parsed.Secret) return undefined;
   return { username: parsed.Username ?? '', password: parsed.Secret, source };
 }

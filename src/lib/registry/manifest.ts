@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import { ShiplineError } from '../util/errors';
 import type { RegistryClient } from './client';
+import { isDigest } from './reference';
 
 export const MEDIA_TYPES = {
   dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
@@ -35,21 +36,33 @@ export function isIndex(mediaType: string): boolean {
   return mediaType === MEDIA_TYPES.dockerList || mediaType === MEDIA_TYPES.ociIndex;
 }
 
-const isDigest = (ref: string) => /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-fA-F0-9]{32,}$/.test(ref);
-
-function mediaTypeOf(header: string | null, bytes: Buffer): string {
-  const h = (header ?? '').split(';')[0]!.trim();
+/**
+ * A manifest's media type: the Content-Type when it says one, else the manifest's own
+ * `mediaType` field, else the generic header, else Docker's v2 manifest (what a manifest
+ * without either is).
+ */
+export function mediaTypeOf(manifest: Buffer | string, contentType?: string | null): string {
+  const h = (contentType ?? '').split(';')[0]!.trim();
   if (h && h !== 'application/json' && h !== 'application/octet-stream') return h;
   try {
-    return String((JSON.parse(bytes.toString('utf8')) as { mediaType?: string }).mediaType ?? h);
+    const own = (JSON.parse(manifest.toString()) as { mediaType?: unknown }).mediaType;
+    if (typeof own === 'string' && own) return own;
   } catch {
-    return h;
+    // not JSON: fall through
   }
+  return h || MEDIA_TYPES.dockerManifest;
 }
 
 /** HEAD a manifest: its digest and media type without the body, or undefined when absent. */
-export async function headManifest(c: RegistryClient, repository: string, ref: string): Promise<{ digest: string; mediaType: string } | undefined> {
-  const res = await c.request('HEAD', `/v2/${repository}/manifests/${ref}`, { headers: { accept: MANIFEST_ACCEPT }, ok: [200, 404] });
+export async function headManifest(
+  c: RegistryClient,
+  repository: string,
+  ref: string,
+): Promise<{ digest: string; mediaType: string } | undefined> {
+  const res = await c.request('HEAD', `/v2/${repository}/manifests/${ref}`, {
+    headers: { accept: MANIFEST_ACCEPT },
+    ok: [200, 404],
+  });
   await res.discard();
   if (res.status === 404) return undefined;
   const digest = res.headers.get('docker-content-digest');
@@ -63,7 +76,10 @@ export async function headManifest(c: RegistryClient, repository: string, ref: s
 
 /** GET a manifest and check that its bytes hash to the digest asked for and the one the registry claims. */
 export async function getManifest(c: RegistryClient, repository: string, ref: string): Promise<Manifest | undefined> {
-  const res = await c.request('GET', `/v2/${repository}/manifests/${ref}`, { headers: { accept: MANIFEST_ACCEPT }, ok: [200, 404] });
+  const res = await c.request('GET', `/v2/${repository}/manifests/${ref}`, {
+    headers: { accept: MANIFEST_ACCEPT },
+    ok: [200, 404],
+  });
   if (res.status === 404) {
     await res.discard();
     return undefined;
@@ -75,29 +91,44 @@ export async function getManifest(c: RegistryClient, repository: string, ref: st
   const digest = digestOf(bytes, algorithm);
   for (const want of [isDigest(ref) ? ref : undefined, claimed]) {
     if (want && want !== digest) {
-      throw new ShiplineError(`the manifest of ${c.registry}/${repository}:${ref} does not match its digest: expected ${want}, the bytes hash to ${digest}`, {
-        hint: 'something between here and the registry altered the manifest; nothing was written',
-      });
+      throw new ShiplineError(
+        `the manifest of ${c.registry}/${repository}:${ref} does not match its digest: expected ${want}, the bytes hash to ${digest}`,
+        {
+          kind: 'invalid',
+          hint: 'something between here and the registry altered the manifest; nothing was written',
+          data: { registry: c.registry, repository, ref, expected: want, actual: digest },
+        },
+      );
     }
   }
-  return { bytes, mediaType: mediaTypeOf(res.headers.get('content-type'), bytes), digest };
+  return { bytes, mediaType: mediaTypeOf(bytes, res.headers.get('content-type')), digest };
 }
 
 /** PUT the exact bytes under a tag (or digest) with Content-Type = the media type. */
 export async function putManifest(c: RegistryClient, repository: string, ref: string, m: Manifest): Promise<void> {
-  const res = await c.request('PUT', `/v2/${repository}/manifests/${ref}`, { headers: { 'content-type': m.mediaType }, body: m.bytes, ok: [201, 200, 202] });
+  const res = await c.request('PUT', `/v2/${repository}/manifests/${ref}`, {
+    headers: { 'content-type': m.mediaType },
+    body: m.bytes,
+    ok: [201, 200, 202],
+  });
   await res.discard();
   const stored = res.headers.get('docker-content-digest');
   if (stored && stored !== m.digest) {
     throw new ShiplineError(`${c.registry}/${repository}:${ref} was stored with digest ${stored}, not ${m.digest}`, {
+      kind: 'invalid',
       hint: 'the registry re-serialised the manifest; it does not keep digests and cannot be used for digest-exact promotion',
+      data: { registry: c.registry, repository, ref, expected: m.digest, actual: stored },
     });
   }
 }
 
 /** What a manifest points at: child manifests of an index, or the config and layers of an image. */
 export function references(m: Manifest): { manifests: Descriptor[]; blobs: Descriptor[] } {
-  const doc = JSON.parse(m.bytes.toString('utf8')) as { manifests?: Descriptor[]; config?: Descriptor; layers?: Descriptor[] };
+  const doc = JSON.parse(m.bytes.toString('utf8')) as {
+    manifests?: Descriptor[];
+    config?: Descriptor;
+    layers?: Descriptor[];
+  };
   if (isIndex(m.mediaType)) return { manifests: doc.manifests ?? [], blobs: [] };
   return { manifests: [], blobs: [...(doc.config ? [doc.config] : []), ...(doc.layers ?? [])] };
 }
@@ -115,7 +146,13 @@ export async function blobExists(c: RegistryClient, repository: string, digest: 
  * bytes move; 202: not mountable, upload to the URL it returned). Other registry: HEAD,
  * then a streamed upload from the source.
  */
-export async function copyBlob(src: RegistryClient, srcRepo: string, dst: RegistryClient, dstRepo: string, blob: Descriptor): Promise<BlobResult> {
+export async function copyBlob(
+  src: RegistryClient,
+  srcRepo: string,
+  dst: RegistryClient,
+  dstRepo: string,
+  blob: Descriptor,
+): Promise<BlobResult> {
   let location: string | null;
   if (src.registry === dst.registry) {
     const q = new URLSearchParams({ mount: blob.digest, from: srcRepo });
@@ -129,12 +166,23 @@ export async function copyBlob(src: RegistryClient, srcRepo: string, dst: Regist
     await res.discard();
     location = res.headers.get('location');
   }
-  if (!location) throw new ShiplineError(`${dst.registry} started an upload to ${dstRepo} without a Location header`);
+  if (!location)
+    throw new ShiplineError(`${dst.registry} started an upload to ${dstRepo} without a Location header`, {
+      kind: 'invalid',
+      data: { registry: dst.registry, repository: dstRepo },
+    });
   await uploadFrom(src, srcRepo, dst, dstRepo, blob, location);
   return 'uploaded';
 }
 
-async function uploadFrom(src: RegistryClient, srcRepo: string, dst: RegistryClient, dstRepo: string, blob: Descriptor, location: string): Promise<void> {
+async function uploadFrom(
+  src: RegistryClient,
+  srcRepo: string,
+  dst: RegistryClient,
+  dstRepo: string,
+  blob: Descriptor,
+  location: string,
+): Promise<void> {
   const get = await src.request('GET', `/v2/${srcRepo}/blobs/${blob.digest}`, { ok: [200], timeoutMs: 3_600_000 });
   const url = new URL(location, dst.base);
   url.searchParams.set('digest', blob.digest);
@@ -176,7 +224,11 @@ export async function copyTree(
   await pool(manifests, limit, async (d) => {
     if (await headManifest(dst, dstRepo, d.digest)) return;
     const child = await getManifest(src, srcRepo, d.digest);
-    if (!child) throw new ShiplineError(`${src.registry}/${srcRepo}@${d.digest} (a child of the index) is missing at the source`);
+    if (!child)
+      throw new ShiplineError(
+        `${src.registry}/${srcRepo}@${d.digest} (a child of the index) is missing at the source`,
+        { kind: 'not-found', data: { registry: src.registry, repository: srcRepo, digest: d.digest } },
+      );
     await copyTree(src, srcRepo, dst, dstRepo, child, d.digest, stats, limit);
   });
   await putManifest(dst, dstRepo, ref, m);

@@ -1,5 +1,6 @@
 // Image references, parsed and normalised once (the crane/regclient idea): registry,
 // repository, tag or digest. Grammar per the Distribution reference spec.
+import { ShiplineError } from '../util/errors';
 
 export interface ImageRef {
   /** Registry host[:port] as written, or 'docker.io' when omitted. */
@@ -13,10 +14,21 @@ export interface ImageRef {
 const COMPONENT = '[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*';
 const REPO_RE = new RegExp(`^${COMPONENT}(?:/${COMPONENT})*$`);
 export const TAG_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
-const DIGEST_RE = /^[a-z0-9]+(?:[+._-][a-z0-9]+)*:[a-fA-F0-9]{32,}$/;
-const HOST_RE = /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\[[0-9a-fA-F:]+\])(?::[0-9]+)?$/;
+/** The digests shipline accepts, in references and in registry responses: sha256 and sha512. */
+export const DIGEST_RE = /^(?:sha256:[a-f0-9]{64}|sha512:[a-f0-9]{128})$/;
+const HOST_RE =
+  /^(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*|\[[0-9a-fA-F:]+\])(?::[0-9]+)?$/;
 
-export class ReferenceError extends Error {}
+export class ReferenceError extends ShiplineError {
+  constructor(message: string) {
+    super(message, { kind: 'invalid' });
+    this.name = 'ReferenceError';
+  }
+}
+
+export function isDigest(value: string): boolean {
+  return DIGEST_RE.test(value);
+}
 
 function isHost(first: string): boolean {
   return first.includes('.') || first.includes(':') || first === 'localhost' || first.startsWith('[');
@@ -38,7 +50,8 @@ export function parseReference(input: string, opts: { allowTag?: boolean; allowD
   if (at >= 0) {
     digest = rest.slice(at + 1);
     rest = rest.slice(0, at);
-    if (!DIGEST_RE.test(digest)) throw new ReferenceError(`'${ref}': '${digest}' is not a digest (algorithm:hex)`);
+    if (!DIGEST_RE.test(digest))
+      throw new ReferenceError(`'${ref}': '${digest}' is not a digest (sha256:<64 hex> or sha512:<128 hex>)`);
     if (!allowDigest) throw new ReferenceError(`'${ref}' has a digest; give a repository without one`);
   }
   let tag: string | undefined;
@@ -47,8 +60,12 @@ export function parseReference(input: string, opts: { allowTag?: boolean; allowD
   if (colon > slash) {
     tag = rest.slice(colon + 1);
     rest = rest.slice(0, colon);
-    if (!TAG_RE.test(tag)) throw new ReferenceError(`'${ref}': tag '${tag}' is not valid (letters, digits, '_', '.', '-'; ≤128; not starting with '.' or '-')`);
-    if (!allowTag) throw new ReferenceError(`'${ref}' has a tag; give a repository without one (tags come from the tag rules)`);
+    if (!TAG_RE.test(tag))
+      throw new ReferenceError(
+        `'${ref}': tag '${tag}' is not valid (letters, digits, '_', '.', '-'; ≤128; not starting with '.' or '-')`,
+      );
+    if (!allowTag)
+      throw new ReferenceError(`'${ref}' has a tag; give a repository without one (tags come from the tag rules)`);
   }
   const parts = rest.split('/');
   let registry = 'docker.io';
@@ -59,7 +76,9 @@ export function parseReference(input: string, opts: { allowTag?: boolean; allowD
   let repository = parts.join('/').toLowerCase();
   if (registry === 'docker.io' && !repository.includes('/')) repository = `library/${repository}`;
   if (!REPO_RE.test(repository)) {
-    throw new ReferenceError(`'${ref}': repository '${repository}' is not valid (lowercase letters, digits, separators '.', '_', '-', '/')`);
+    throw new ReferenceError(
+      `'${ref}': repository '${repository}' is not valid (lowercase letters, digits, separators '.', '_', '-', '/')`,
+    );
   }
   if (registry.length + 1 + repository.length > 255) throw new ReferenceError(`'${ref}' is longer than 255 characters`);
   return { registry, repository, tag, digest };
@@ -91,3 +110,15 @@ export function isLoopbackRegistry(registry: string): boolean {
   const host = registry.startsWith('[') ? registry.slice(1, registry.indexOf(']')) : registry.replace(/:\d+$/, '');
   return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
 }
+
+/** The registry host of a reference as docker sees it ('docker.io' when none), or undefined when it does not parse. */
+export function registryOf(ref: string): string | undefined {
+  try {
+    return parseReference(ref).registry;
+  } catch {
+    return undefined;
+  }
+}
+
+/** DIGEST_RE without its anchors, a group to embed in bigger patterns (`digest: (${DIGEST_PATTERN})`). */
+export const DIGEST_PATTERN = DIGEST_RE.source.replace(/^\^|\$$/g, '');

@@ -1,73 +1,13 @@
 // A private key carried in CI variables: GitLab cannot mask a multi-line value, so the key
-// arrives one line per variable (or base64 in one). Here it is put back together and its
-// armour checked line by line; problems name the line number and the variable it came
-// from, never the line's text.
+// arrives one line per variable (or base64 in one). Its lines are checked here, armour
+// first; problems name the line number and where it came from, never the line's text.
 import { createHash, createPrivateKey, createPublicKey, sign, verify } from 'node:crypto';
 import { ShiplineError } from '../util/errors';
 
-type Env = Readonly<Record<string, string | undefined>>;
-
 export interface KeyLine {
   text: string;
-  /** The variable the line came from (or `key-base64`). */
+  /** Where the line came from, for errors: a variable name, or the input that held the whole key. */
   source: string;
-}
-
-const VAR_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
-
-/**
- * Variable names from `key-variables` items: a name is taken as is; an item ending in `_`
- * or `*` is a prefix that expands to `<prefix>1 … <prefix>N` in numeric order (no gaps).
- */
-export function expandKeyVariables(env: Env, items: string[]): string[] {
-  const names: string[] = [];
-  for (const raw of items.flatMap((i) => i.split(/\s+/)).filter(Boolean)) {
-    if (!raw.endsWith('_') && !raw.endsWith('*')) {
-      if (!VAR_RE.test(raw)) throw new ShiplineError(`key-variables: '${raw}' is not a variable name`, { hint: 'list variable names, or one prefix like SSH_KEY_LINE_' });
-      names.push(raw);
-      continue;
-    }
-    const prefix = raw.replace(/\*$/, '');
-    const numbered = Object.keys(env)
-      .map((k) => ({ k, m: k.startsWith(prefix) ? /^(\d+)$/.exec(k.slice(prefix.length)) : null }))
-      .filter((x): x is { k: string; m: RegExpExecArray } => x.m !== null && env[x.k] !== undefined)
-      .map(({ k, m }) => ({ k, n: Number(m[1]) }))
-      .sort((a, b) => a.n - b.n);
-    if (numbered.length === 0) throw new ShiplineError(`key-variables: no variables named ${prefix}1, ${prefix}2, … in the job`, { hint: `define ${prefix}1 … ${prefix}N, one key line each` });
-    numbered.forEach(({ k, n }, i) => {
-      if (n !== i + 1) throw new ShiplineError(`key-variables: ${prefix}${i + 1} is missing (found ${k} after ${i ? numbered[i - 1]!.k : 'nothing'})`, { hint: `number the variables ${prefix}1 … ${prefix}N without gaps` });
-    });
-    names.push(...numbered.map((x) => x.k));
-  }
-  return names;
-}
-
-/** The key lines from the named variables, in order (a value may hold several lines). */
-export function linesFromVariables(env: Env, names: string[]): KeyLine[] {
-  const lines: KeyLine[] = [];
-  for (const name of names) {
-    const value = env[name];
-    if (value === undefined) throw new ShiplineError(`key-variables: ${name} is not set in this job`, { hint: 'check the variable name, and that it is available to this branch (protected variables only reach protected refs)' });
-    const parts = value.replace(/\r/g, '').split('\n').map((l) => l.trim());
-    while (parts.length > 1 && parts[parts.length - 1] === '') parts.pop();
-    if (parts.length === 1 && parts[0] === '' && !/:/.test(lines[lines.length - 1]?.text ?? '')) {
-      throw new ShiplineError(`key-variables: ${name} is empty`, { hint: 'each variable holds one line of the key' });
-    }
-    for (const text of parts) lines.push({ text, source: name });
-  }
-  return lines;
-}
-
-/** The key from a base64 value (whitespace ignored), split into lines. */
-export function linesFromBase64(value: string): KeyLine[] {
-  const compact = value.replace(/\s+/g, '');
-  if (!/^[A-Za-z0-9+/]*={0,2}$/.test(compact) || compact.length % 4 === 1) {
-    throw new ShiplineError('key-base64 is not base64', { hint: 'store the output of `base64 -w0 < id_ed25519`' });
-  }
-  const text = Buffer.from(compact, 'base64').toString('utf8');
-  const parts = text.replace(/\r/g, '').split('\n');
-  while (parts.length > 1 && parts[parts.length - 1] === '') parts.pop();
-  return parts.map((t) => ({ text: t, source: 'key-base64' }));
 }
 
 /** The file text: lines joined by LF with a final LF (OpenSSH rejects a key without it). */
@@ -95,9 +35,13 @@ export function checkArmour(lines: KeyLine[]): KeyInfo {
   const first = lines[0];
   const begin = first ? BEGIN_RE.exec(first.text) : null;
   if (!begin || !begin[1]!.endsWith('PRIVATE KEY')) {
-    throw new ShiplineError(`the key's ${lines.length ? at(0) : 'first line'} is not a '-----BEGIN … PRIVATE KEY-----' line`, {
-      hint: 'the first variable must hold the BEGIN line of the private key (not the .pub file)',
-    });
+    throw new ShiplineError(
+      `the key's ${lines.length ? at(0) : 'first line'} is not a '-----BEGIN … PRIVATE KEY-----' line`,
+      {
+        kind: 'invalid',
+        hint: 'the first variable must hold the BEGIN line of the private key (not the .pub file)',
+      },
+    );
   }
   const label = begin[1]!;
   let endAt = -1;
@@ -108,11 +52,15 @@ export function checkArmour(lines: KeyLine[]): KeyInfo {
     }
   }
   if (endAt < 0) {
-    throw new ShiplineError(`the key has no '-----END ${label}-----' line (last: ${at(lines.length - 1)})`, { hint: 'a variable is missing at the end, or the END line was cut' });
+    throw new ShiplineError(`the key has no '-----END ${label}-----' line (last: ${at(lines.length - 1)})`, {
+      kind: 'invalid',
+      hint: 'a variable is missing at the end, or the END line was cut',
+    });
   }
   const endLabel = END_RE.exec(lines[endAt]!.text)![1]!;
   if (endLabel !== label) problems.push(`${at(endAt)}: END label '${endLabel}' does not match BEGIN label '${label}'`);
-  for (let i = endAt + 1; i < lines.length; i++) if (lines[i]!.text !== '') problems.push(`${at(i)}: text after the END line`);
+  for (let i = endAt + 1; i < lines.length; i++)
+    if (lines[i]!.text !== '') problems.push(`${at(i)}: text after the END line`);
 
   let i = 1;
   let encrypted = label.includes('ENCRYPTED');
@@ -136,24 +84,40 @@ export function checkArmour(lines: KeyLine[]): KeyInfo {
     }
     if (!B64_LINE.test(t)) {
       const col = [...t].findIndex((c) => !/[A-Za-z0-9+/=]/.test(c));
-      problems.push(`${at(i)}: not base64${col >= 0 ? ` (character ${col + 1} is outside the base64 alphabet)` : ' (misplaced =)'}`);
+      problems.push(
+        `${at(i)}: not base64${col >= 0 ? ` (character ${col + 1} is outside the base64 alphabet)` : ' (misplaced =)'}`,
+      );
       continue;
     }
     if (i === bodyStart) width = t.length;
     const last = i === endAt - 1;
     if (!last && t.includes('=')) problems.push(`${at(i)}: '=' padding before the last body line`);
-    else if (!last && t.length !== width) problems.push(`${at(i)}: ${t.length} characters where the lines before have ${width} (cut or joined?)`);
-    else if (last && t.length > width) problems.push(`${at(i)}: the last body line is longer than the others (${t.length} > ${width})`);
+    else if (!last && t.length !== width)
+      problems.push(`${at(i)}: ${t.length} characters where the lines before have ${width} (cut or joined?)`);
+    else if (last && t.length > width)
+      problems.push(`${at(i)}: the last body line is longer than the others (${t.length} > ${width})`);
     body.push(t);
   }
-  if (body.length === 0 && problems.length === 0) problems.push(`${at(endAt)}: no key body between the BEGIN and END lines`);
-  if (problems.length === 0 && body.join('').length % 4 !== 0) problems.push(`${at(endAt - 1)}: the body is ${body.join('').length} base64 characters, not a multiple of 4 (a line is cut)`);
+  if (body.length === 0 && problems.length === 0)
+    problems.push(`${at(endAt)}: no key body between the BEGIN and END lines`);
+  if (problems.length === 0 && body.join('').length % 4 !== 0)
+    problems.push(
+      `${at(endAt - 1)}: the body is ${body.join('').length} base64 characters, not a multiple of 4 (a line is cut)`,
+    );
   if (problems.length) {
-    throw new ShiplineError(`the assembled SSH key is malformed:\n  ${problems.slice(0, 8).join('\n  ')}${problems.length > 8 ? `\n  … ${problems.length - 8} more` : ''}`, {
-      hint: 'check those variables against the key file, one line per variable in order',
-    });
+    throw new ShiplineError(
+      `the assembled SSH key is malformed:\n  ${problems.slice(0, 8).join('\n  ')}${problems.length > 8 ? `\n  … ${problems.length - 8} more` : ''}`,
+      {
+        kind: 'invalid',
+        hint: 'check those variables against the key file, one line per variable in order',
+      },
+    );
   }
-  if (encrypted) throw new ShiplineError('the SSH key is passphrase-protected: a CI job cannot type the passphrase', { hint: "store an unencrypted deploy key (ssh-keygen -p -N '' -f <file>)" });
+  if (encrypted)
+    throw new ShiplineError('the SSH key is passphrase-protected: a CI job cannot type the passphrase', {
+      kind: 'invalid',
+      hint: "store an unencrypted deploy key (ssh-keygen -p -N '' -f <file>)",
+    });
   return { label, body, ...describeKey(label, lines, body) };
 }
 
@@ -183,7 +147,10 @@ function mpint(b: Buffer): Buffer {
 /** Type and fingerprint; a body that does not decode to a key is an error (lines swapped?). */
 function describeKey(label: string, lines: KeyLine[], body: string[]): { fingerprint?: string; type?: string } {
   const broken = () =>
-    new ShiplineError('the assembled SSH key has valid armour but does not decode to a key', { hint: 'two key lines may be swapped, or a line was changed; compare the variables with the key file in order' });
+    new ShiplineError('the assembled SSH key has valid armour but does not decode to a key', {
+      kind: 'invalid',
+      hint: 'two key lines may be swapped, or a line was changed; compare the variables with the key file in order',
+    });
   if (label === 'OPENSSH PRIVATE KEY') {
     const raw = Buffer.from(body.join(''), 'base64');
     const magic = Buffer.from('openssh-key-v1\0');
@@ -195,7 +162,11 @@ function describeKey(label: string, lines: KeyLine[], body: string[]): { fingerp
       off = sshString(raw, off).next; // kdfoptions
       off += 4; // number of keys
       const pub = sshString(raw, off).value;
-      if (cipher.value.toString() !== 'none') throw new ShiplineError('the SSH key is passphrase-protected: a CI job cannot type the passphrase', { hint: "store an unencrypted deploy key (ssh-keygen -p -N '' -f <file>)" });
+      if (cipher.value.toString() !== 'none')
+        throw new ShiplineError('the SSH key is passphrase-protected: a CI job cannot type the passphrase', {
+          kind: 'invalid',
+          hint: "store an unencrypted deploy key (ssh-keygen -p -N '' -f <file>)",
+        });
       const type = sshString(pub, 0).value.toString();
       if (!privateSectionMatches(sshString(raw, sshString(raw, off).next).value, type, pub)) throw broken();
       return { fingerprint: fp(pub), type };
@@ -216,13 +187,18 @@ function describeKey(label: string, lines: KeyLine[], body: string[]): { fingerp
     throw broken();
   }
   const b = (s: string | undefined) => Buffer.from(s ?? '', 'base64url');
-  if (jwk.kty === 'RSA') return { type: 'ssh-rsa', fingerprint: fp(Buffer.concat([str('ssh-rsa'), mpint(b(jwk.e)), mpint(b(jwk.n))])) };
-  if (jwk.kty === 'OKP' && jwk.crv === 'Ed25519') return { type: 'ssh-ed25519', fingerprint: fp(Buffer.concat([str('ssh-ed25519'), str(b(jwk.x))])) };
+  if (jwk.kty === 'RSA')
+    return { type: 'ssh-rsa', fingerprint: fp(Buffer.concat([str('ssh-rsa'), mpint(b(jwk.e)), mpint(b(jwk.n))])) };
+  if (jwk.kty === 'OKP' && jwk.crv === 'Ed25519')
+    return { type: 'ssh-ed25519', fingerprint: fp(Buffer.concat([str('ssh-ed25519'), str(b(jwk.x))])) };
   const curves: Record<string, string> = { 'P-256': 'nistp256', 'P-384': 'nistp384', 'P-521': 'nistp521' };
   const curve = jwk.kty === 'EC' && jwk.crv ? curves[jwk.crv] : undefined;
   if (curve) {
     const point = Buffer.concat([Buffer.from([4]), b(jwk.x), b(jwk.y)]);
-    return { type: `ecdsa-sha2-${curve}`, fingerprint: fp(Buffer.concat([str(`ecdsa-sha2-${curve}`), str(curve), str(point)])) };
+    return {
+      type: `ecdsa-sha2-${curve}`,
+      fingerprint: fp(Buffer.concat([str(`ecdsa-sha2-${curve}`), str(curve), str(point)])),
+    };
   }
   return {};
 }
@@ -247,8 +223,13 @@ function privateSectionMatches(sec: Buffer, type: string, pub: Buffer): boolean 
     const publicKey = next();
     const secret = next();
     if (secret.length !== 64 || !secret.subarray(32).equals(publicKey)) return false;
-    const derived = createPublicKey(createPrivateKey({ key: Buffer.concat([ED25519_PKCS8, secret.subarray(0, 32)]), format: 'der', type: 'pkcs8' })).export({ format: 'jwk' }) as { x?: string };
-    return Buffer.from(derived.x ?? '', 'base64url').equals(publicKey) && Buffer.concat([str('ssh-ed25519'), str(publicKey)]).equals(pub);
+    const derived = createPublicKey(
+      createPrivateKey({ key: Buffer.concat([ED25519_PKCS8, secret.subarray(0, 32)]), format: 'der', type: 'pkcs8' }),
+    ).export({ format: 'jwk' }) as { x?: string };
+    return (
+      Buffer.from(derived.x ?? '', 'base64url').equals(publicKey) &&
+      Buffer.concat([str('ssh-ed25519'), str(publicKey)]).equals(pub)
+    );
   }
   if (type === 'ssh-rsa') {
     const big = (b: Buffer) => BigInt(`0x${b.toString('hex') || '0'}`);

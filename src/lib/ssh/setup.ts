@@ -1,6 +1,7 @@
 // Puts a key and its known_hosts in a private directory and says how git should use them.
 import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Env } from '../util/env';
 import { ShiplineError } from '../util/errors';
 import { exec } from '../util/exec';
 
@@ -34,13 +35,23 @@ export interface Agent {
 }
 
 /** ssh-agent on a socket inside the private dir, with the key added. */
-export async function startAgent(dir: string, keyFile: string, env: Readonly<Record<string, string | undefined>>): Promise<Agent> {
+export async function startAgent(dir: string, keyFile: string, env: Env): Promise<Agent> {
   const sock = join(dir, 'agent.sock');
-  const r = await exec('ssh-agent', ['-s', '-a', sock], { what: 'ssh-agent', timeoutMs: 15_000, hint: 'install openssh-client in the job image, or set start-agent: false' });
+  const r = await exec('ssh-agent', ['-s', '-a', sock], {
+    what: 'ssh-agent',
+    timeoutMs: 15_000,
+    hint: 'install openssh-client in the job image',
+  });
   const pid = Number(/SSH_AGENT_PID=(\d+)/.exec(r.stdout)?.[1]);
-  if (!Number.isInteger(pid) || pid <= 0) throw new ShiplineError('ssh-agent did not print its pid', { hint: 'set start-agent: false and use GIT_SSH_COMMAND' });
+  if (!Number.isInteger(pid) || pid <= 0)
+    throw new ShiplineError('ssh-agent did not print its pid', { kind: 'invalid' });
   try {
-    await exec('ssh-add', ['-q', keyFile], { env: { ...env, SSH_AUTH_SOCK: sock }, what: 'ssh-add', timeoutMs: 15_000, input: '' });
+    await exec('ssh-add', ['-q', keyFile], {
+      env: { ...env, SSH_AUTH_SOCK: sock },
+      what: 'ssh-add',
+      timeoutMs: 15_000,
+      input: '',
+    });
   } catch (err) {
     stopAgent(pid);
     throw err;

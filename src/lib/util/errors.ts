@@ -1,25 +1,79 @@
-// Errors that say what failed, why, and what to do. The runtime prints `message` and
-// `hint`; `exitCode` lets a step fail with a command's own code (run-in-container).
+// One error vocabulary for the whole library: a ShiplineError has a kind (what went
+// wrong, for the step to word a hint and for retries to classify), the data a step needs
+// to say what to do, and optionally a hint. The library never names a step input: it
+// throws a typed error with data, and the step maps it to its inputs and hints.
+
+/**
+ * input     a bad input (exit 2): only the runtime and steps raise it, naming the input
+ * auth      credentials missing, rejected or expired (401, InvalidClientTokenId)
+ * denied    authenticated but not allowed (403, AccessDenied, a trust policy)
+ * not-found the thing named does not exist (an image, a secret path, a role)
+ * conflict  the target already holds something else (a tag on another digest)
+ * transient worth another try: throttling, 5xx, timeouts, resets (retry() exhausts them)
+ * invalid   the other side sent something we will not accept (bad JSON, a digest mismatch)
+ * failed    a command or request failed for another reason
+ * bug       shipline's own fault
+ */
+export type ErrorKind =
+  'input' | 'auth' | 'denied' | 'not-found' | 'conflict' | 'transient' | 'invalid' | 'failed' | 'bug';
+
+export interface ErrorOptions {
+  kind?: ErrorKind;
+  hint?: string | undefined;
+  /** Exit code of the step (default 2 for kind input, else 1). */
+  exitCode?: number;
+  cause?: unknown;
+  /** Structured detail for the step that words the hint (status, code, registry…). */
+  data?: Record<string, unknown>;
+}
+
+// Marks errors across bundles: dist/<step>/lazy.js carries its own copy of this class, so
+// `instanceof` alone would miss errors thrown there.
+const BRAND = Symbol.for('shipline.error');
 
 export class ShiplineError extends Error {
+  readonly kind: ErrorKind;
   readonly hint: string | undefined;
   readonly exitCode: number;
-  constructor(message: string, opts: { hint?: string; exitCode?: number; cause?: unknown } = {}) {
+  readonly data: Readonly<Record<string, unknown>>;
+  constructor(message: string, opts: ErrorOptions = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = 'ShiplineError';
+    this.kind = opts.kind ?? 'failed';
     this.hint = opts.hint;
-    this.exitCode = opts.exitCode ?? 1;
+    this.exitCode = opts.exitCode ?? (this.kind === 'input' ? 2 : 1);
+    this.data = opts.data ?? {};
+    (this as unknown as Record<symbol, boolean>)[BRAND] = true;
+  }
+
+  /** Retrying may help (throttling, 5xx, timeouts). */
+  get retryable(): boolean {
+    return this.kind === 'transient';
   }
 }
 
-/** A bad input: exit code 2, raised before any work starts. */
-export class InputError extends ShiplineError {
-  readonly input: string;
-  constructor(input: string, message: string, hint?: string) {
-    super(`input '${input}': ${message}`, hint === undefined ? { exitCode: 2 } : { hint, exitCode: 2 });
-    this.name = 'InputError';
-    this.input = input;
-  }
+/** The same error (message, kind, data, exit code) with the hint a step words from its data. */
+export function withHint(err: ShiplineError, hint: string): ShiplineError {
+  return new ShiplineError(err.message, {
+    kind: err.kind,
+    hint,
+    exitCode: err.exitCode,
+    cause: err,
+    data: { ...err.data },
+  });
+}
+
+/** A ShiplineError from any bundle of this process (see BRAND). */
+export function isShiplineError(err: unknown): err is ShiplineError {
+  return (
+    err instanceof ShiplineError ||
+    (err instanceof Error && (err as unknown as Record<symbol, unknown>)[BRAND] === true)
+  );
+}
+
+/** `err` when it is a ShiplineError of that kind (any bundle). */
+export function ofKind(err: unknown, ...kinds: ErrorKind[]): ShiplineError | undefined {
+  return isShiplineError(err) && kinds.includes(err.kind) ? err : undefined;
 }
 
 export function errorMessage(err: unknown): string {
@@ -27,14 +81,8 @@ export function errorMessage(err: unknown): string {
   return String(err);
 }
 
-/**
- * A ShiplineError from any bundle: dist/<step>/lazy.js carries its own copy of these
- * classes, so `instanceof` alone would miss errors thrown there.
- */
-export function asShiplineError(err: unknown): ShiplineError | undefined {
-  if (err instanceof ShiplineError) return err;
-  if (!(err instanceof Error)) return undefined;
-  const e = err as Error & { hint?: unknown; exitCode?: unknown };
-  if ((e.name !== 'ShiplineError' && e.name !== 'InputError') || typeof e.exitCode !== 'number') return undefined;
-  return new ShiplineError(e.message, { ...(typeof e.hint === 'string' ? { hint: e.hint } : {}), exitCode: e.exitCode, cause: err });
+/** err, its cause, the cause's cause…: bounded, for classifiers that look through wrappers. */
+export function* causes(err: unknown, max = 6): Generator<unknown> {
+  for (let e: unknown = err, i = 0; e !== undefined && e !== null && i < max; e = (e as { cause?: unknown }).cause, i++)
+    yield e;
 }

@@ -2,12 +2,13 @@
 // through stdin or env by name, output streamed line by line through redaction, a
 // timeout, and an error that names the command and its exit code.
 import { ShiplineError } from './errors';
+import type { Env } from './env';
 import { redact } from './redact';
 
 export interface ExecOptions {
   cwd?: string;
   /** Full environment for the child (default: the parent's). */
-  env?: Record<string, string | undefined>;
+  env?: Env;
   /** Written to stdin, then closed (e.g. `docker login --password-stdin`). */
   input?: string | Buffer;
   /** Called per output line (already redacted), e.g. to stream into a log group. */
@@ -29,10 +30,14 @@ export interface ExecResult {
 }
 
 export function exec(cmd: string, args: string[], opts: ExecOptions = {}): Promise<ExecResult> {
-  // Required lazily: child_process costs ~5 ms of start-up, and fail-fast paths never spawn.
+  // Required lazily: child_process costs ~5 ms of start-up, and paths that fail early never spawn.
   const { spawn } = require('node:child_process') as typeof import('node:child_process');
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd: opts.cwd, env: (opts.env ?? process.env) as NodeJS.ProcessEnv, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, {
+      cwd: opts.cwd,
+      env: (opts.env ?? process.env) as NodeJS.ProcessEnv,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     const capture = opts.capture !== false;
     const out: Buffer[] = [];
     const err: Buffer[] = [];
@@ -60,7 +65,7 @@ export function exec(cmd: string, args: string[], opts: ExecOptions = {}): Promi
       const missing = e.code === 'ENOENT';
       reject(
         new ShiplineError(missing ? `'${cmd}' was not found on PATH` : `could not start '${cmd}': ${e.message}`, {
-          hint: missing ? `install ${cmd} in the job image or runner` : opts.hint ?? '',
+          hint: missing ? `install ${cmd} in the job image or runner` : (opts.hint ?? ''),
           cause: e,
         }),
       );
@@ -74,14 +79,22 @@ export function exec(cmd: string, args: string[], opts: ExecOptions = {}): Promi
         stderr: capture ? Buffer.concat(err).toString('utf8') : '',
       };
       if (timedOut) {
-        reject(new ShiplineError(`${opts.what ?? cmd} timed out after ${Math.round((opts.timeoutMs ?? 0) / 1000)} s`, opts.hint ? { hint: opts.hint } : {}));
+        reject(
+          new ShiplineError(
+            `${opts.what ?? cmd} timed out after ${Math.round((opts.timeoutMs ?? 0) / 1000)} s`,
+            opts.hint ? { hint: opts.hint } : {},
+          ),
+        );
       } else if (result.code !== 0 && !opts.allowFailure) {
         const tail = redact(result.stderr.trim().split('\n').slice(-5).join('\n'));
         reject(
-          new ShiplineError(`${opts.what ?? `${cmd} ${args[0] ?? ''}`.trim()} failed with exit code ${result.code}${tail ? `:\n${tail}` : ''}`, {
-            exitCode: 1,
-            ...(opts.hint ? { hint: opts.hint } : {}),
-          }),
+          new ShiplineError(
+            `${opts.what ?? `${cmd} ${args[0] ?? ''}`.trim()} failed with exit code ${result.code}${tail ? `:\n${tail}` : ''}`,
+            {
+              exitCode: 1,
+              ...(opts.hint ? { hint: opts.hint } : {}),
+            },
+          ),
         );
       } else resolve(result);
     });

@@ -67,7 +67,12 @@ function wrap(res: IncomingMessage): HttpResponse {
         const v = res.headers[name.toLowerCase()];
         return v === undefined ? null : Array.isArray(v) ? v.join(', ') : v;
       },
-      all: () => Object.fromEntries(Object.entries(res.headers).flatMap(([k, v]) => (v === undefined ? [] : [[k, Array.isArray(v) ? v.join(', ') : v]]))),
+      all: () =>
+        Object.fromEntries(
+          Object.entries(res.headers).flatMap(([k, v]) =>
+            v === undefined ? [] : [[k, Array.isArray(v) ? v.join(', ') : v]],
+          ),
+        ),
     },
     buffer,
     text: async () => (await buffer()).toString('utf8'),
@@ -94,20 +99,37 @@ function send(url: string, req: HttpRequest, hops: number): Promise<HttpResponse
   const { mod, agent } = transport(u.protocol);
   return new Promise<HttpResponse>((resolve, reject) => {
     const headers: Record<string, string> = { ...req.headers };
-    if (Buffer.isBuffer(req.body) || typeof req.body === 'string') headers['content-length'] = String(Buffer.byteLength(req.body));
-    const r = mod.request(u, { method: req.method, headers, agent: agent as never, ...(req.signal ? { signal: req.signal } : {}) }, (res) => {
-      const location = res.headers.location;
-      if (location && REDIRECTS.has(res.statusCode ?? 0) && (req.method === 'GET' || req.method === 'HEAD') && hops < 5) {
-        res.resume();
-        const next = new URL(location, u);
-        const h = { ...req.headers };
-        if (next.host !== u.host) delete h.authorization;
-        send(next.toString(), { ...req, headers: h }, hops + 1).then(resolve, reject);
-        return;
-      }
-      resolve(wrap(res));
-    });
-    r.setTimeout(req.idleTimeoutMs ?? 60_000, () => r.destroy(Object.assign(new Error(`no response from ${u.host} within ${Math.round((req.idleTimeoutMs ?? 60_000) / 1000)} s`), { code: 'ETIMEDOUT' })));
+    if (Buffer.isBuffer(req.body) || typeof req.body === 'string')
+      headers['content-length'] = String(Buffer.byteLength(req.body));
+    const r = mod.request(
+      u,
+      { method: req.method, headers, agent: agent as never, ...(req.signal ? { signal: req.signal } : {}) },
+      (res) => {
+        const location = res.headers.location;
+        if (
+          location &&
+          REDIRECTS.has(res.statusCode ?? 0) &&
+          (req.method === 'GET' || req.method === 'HEAD') &&
+          hops < 5
+        ) {
+          res.resume();
+          const next = new URL(location, u);
+          const h = { ...req.headers };
+          if (next.host !== u.host) delete h.authorization;
+          send(next.toString(), { ...req, headers: h }, hops + 1).then(resolve, reject);
+          return;
+        }
+        resolve(wrap(res));
+      },
+    );
+    r.setTimeout(req.idleTimeoutMs ?? 60_000, () =>
+      r.destroy(
+        Object.assign(
+          new Error(`no response from ${u.host} within ${Math.round((req.idleTimeoutMs ?? 60_000) / 1000)} s`),
+          { code: 'ETIMEDOUT' },
+        ),
+      ),
+    );
     r.on('error', reject);
     const body = req.body;
     if (body === undefined) r.end();
@@ -120,7 +142,11 @@ function send(url: string, req: HttpRequest, hops: number): Promise<HttpResponse
 }
 
 /** A canned response (tests, and fakes of the transport). */
-export function cannedResponse(status: number, headers: Record<string, string> = {}, body: Buffer | string = ''): HttpResponse {
+export function cannedResponse(
+  status: number,
+  headers: Record<string, string> = {},
+  body: Buffer | string = '',
+): HttpResponse {
   const { Readable } = require('node:stream') as typeof import('node:stream');
   const bytes = Buffer.isBuffer(body) ? body : Buffer.from(body);
   const lower = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));

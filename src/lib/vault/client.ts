@@ -1,9 +1,9 @@
 // A small Vault HTTP client over util/http (node:http; fetch costs ~160 ms to start on Node 20): AppRole login, the mount probe that tells
 // the KV version, KV v1/v2 reads, revoke-self. Every call retries only on throttling, 5xx
 // (a sealed or standby Vault answers 503), timeouts and connection failures; errors name
-// the path and never a value.
-import { ShiplineError, errorMessage } from '../util/errors';
-import { RetryExhausted, classifyStatus, isTransientNetworkError, retry } from '../util/retry';
+// the path and never a value; hints that name the step's inputs are the step's (see VaultProblem).
+import { causes, errorMessage, isShiplineError, ofKind, ShiplineError, type ErrorKind } from '../util/errors';
+import { classifyStatus, isTransientNetworkError, retry } from '../util/retry';
 import { nodeHttpSend, type HttpRequest, type HttpSend } from '../util/http';
 
 export interface VaultClientOptions {
@@ -26,18 +26,39 @@ export interface MountInfo {
   version: KvVersion;
 }
 
-/** A non-2xx answer: status plus Vault's `errors` / `warnings` (never secret). */
-export class VaultHttpError extends Error {
-  constructor(
-    readonly status: number,
-    readonly errors: string[],
-    readonly warnings: string[],
-    readonly retryAfter: string | null,
-    readonly what: string,
-  ) {
-    super(`${what}: HTTP ${status}${errors.length ? ` (${errors.join('; ').replace(/\s+/g, ' ').trim()})` : ''}`);
-  }
+/**
+ * What went wrong, in `data.problem` of the errors this client throws, for the step to word
+ * a hint: transient ones (sealed, unavailable, throttled, unreachable) come through
+ * RetryExhausted with the last error's data.
+ */
+export type VaultProblem =
+  | 'sealed'
+  | 'unavailable'
+  | 'throttled'
+  | 'unreachable'
+  | 'no-connection'
+  | 'no-auth-mount'
+  | 'login-rejected'
+  | 'no-token'
+  | 'probe-failed'
+  | 'probe-unclear'
+  | 'version-mismatch';
+
+/** A non-2xx answer's detail, kept in `data` (never secret). */
+interface HttpDetail {
+  status: number;
+  errors: string[];
+  warnings: string[];
 }
+
+function httpDetail(err: unknown): HttpDetail | undefined {
+  const d = isShiplineError(err) ? err.data : undefined;
+  return d && typeof d.status === 'number' && Array.isArray(d.errors) && Array.isArray(d.warnings)
+    ? (d as unknown as HttpDetail)
+    : undefined;
+}
+
+const KIND_OF_STATUS: Record<number, ErrorKind> = { 401: 'auth', 403: 'denied', 404: 'not-found' };
 
 interface Envelope {
   data?: unknown;
@@ -49,9 +70,6 @@ interface Envelope {
 export class VaultClient {
   private token: string | undefined;
   private readonly base: string;
-  /** Requests made (attempts included), for logs and tests. */
-  requests = 0;
-
   constructor(private readonly opts: VaultClientOptions) {
     this.base = opts.url.replace(/\/+$/, '');
   }
@@ -60,9 +78,9 @@ export class VaultClient {
     return this.token !== undefined;
   }
 
-  /** The current token (to hand on with export-token). */
+  /** The current token (for a caller that hands it on to later commands). */
   tokenValue(): string {
-    if (!this.token) throw new ShiplineError('not logged in to Vault');
+    if (!this.token) throw new ShiplineError('not logged in to Vault', { kind: 'bug' });
     return this.token;
   }
 
@@ -78,8 +96,12 @@ export class VaultClient {
     if (body !== undefined) headers['content-type'] = 'application/json';
     const req: HttpRequest = { method, headers, idleTimeoutMs: this.opts.timeoutMs ?? 30_000 };
     if (body !== undefined) req.body = JSON.stringify(body);
-    this.requests++;
-    const res = await (this.opts.send ?? nodeHttpSend)(`${this.base}/v1/${apiPath}`, req);
+    let res: Awaited<ReturnType<HttpSend>>;
+    try {
+      res = await (this.opts.send ?? nodeHttpSend)(`${this.base}/v1/${apiPath}`, req);
+    } catch (err) {
+      throw this.connectionError(err, what);
+    }
     const text = await res.text();
     let json: Envelope = {};
     try {
@@ -87,53 +109,77 @@ export class VaultClient {
     } catch {
       // a proxy's HTML error page: the status says enough
     }
-    if (res.status < 200 || res.status >= 300) throw new VaultHttpError(res.status, Array.isArray(json.errors) ? json.errors.map(String) : [], Array.isArray(json.warnings) ? json.warnings.map(String) : [], res.headers.get('retry-after'), what);
+    if (res.status < 200 || res.status >= 300) {
+      const errors = Array.isArray(json.errors) ? json.errors.map(String) : [];
+      const warnings = Array.isArray(json.warnings) ? json.warnings.map(String) : [];
+      throw this.statusError({ status: res.status, errors, warnings }, res.headers.get('retry-after'), what);
+    }
     return json;
   }
 
-  private async call(method: string, apiPath: string, what: string, body?: unknown): Promise<Envelope> {
-    try {
-      return await retry(() => this.once(method, apiPath, what, body), {
-        maxAttempts: this.opts.maxAttempts,
-        deadlineMs: this.opts.deadlineMs ?? 60_000,
-        classify: (err) => {
-          if (err instanceof VaultHttpError) return classifyStatus(err.status, err.retryAfter);
-          if (isTransientNetworkError(err)) return { retry: true, reason: networkReason(err) };
-          return { retry: false };
-        },
-        ...(this.opts.sleep ? { sleep: this.opts.sleep } : {}),
-        onRetry: ({ attempt, delayMs, reason }) => this.opts.onRetry?.(`${what}: ${reason}; retrying in ${delayMs} ms (attempt ${attempt + 1} of ${this.opts.maxAttempts})`),
+  /** A non-2xx answer: transient (sealed, 5xx, 429) says so of this Vault; others name the call. */
+  private statusError(detail: HttpDetail, retryAfter: string | null, what: string): ShiplineError {
+    const { status, errors } = detail;
+    const said = errors.join('; ').replace(/\s+/g, ' ').trim();
+    const data = { ...detail, retryAfter };
+    if (classifyStatus(status).retry) {
+      const sealed = status === 503 && errors.some((e) => /sealed/i.test(e));
+      if (sealed)
+        return new ShiplineError(`Vault at ${this.base} is sealed`, {
+          kind: 'transient',
+          hint: 'ask the Vault operators to unseal it, then re-run the job',
+          data: { ...data, problem: 'sealed' },
+        });
+      if (status === 429)
+        return new ShiplineError(`Vault at ${this.base} is throttling requests (HTTP 429)`, {
+          kind: 'transient',
+          data: { ...data, problem: 'throttled' },
+        });
+      return new ShiplineError(`Vault at ${this.base} answered HTTP ${status}${said ? ` (${said})` : ''}`, {
+        kind: 'transient',
+        data: { ...data, problem: 'unavailable' },
       });
-    } catch (err) {
-      throw this.unavailable(err, what);
     }
+    return new ShiplineError(`${what}: HTTP ${status}${said ? ` (${said})` : ''}`, {
+      kind: KIND_OF_STATUS[status] ?? 'failed',
+      data,
+    });
   }
 
-  /** Sealed / unreachable / 5xx after the retries: one message that says which. */
-  private unavailable(err: unknown, what: string): unknown {
-    const last = err instanceof RetryExhausted ? err.lastError : err;
-    const tries = err instanceof RetryExhausted ? ` after ${err.attempts} attempt${err.attempts === 1 ? '' : 's'}` : '';
-    if (last instanceof VaultHttpError && last.status >= 500) {
-      const sealed = last.status === 503 && last.errors.some((e) => /sealed/i.test(e));
-      return new ShiplineError(`${what} failed${tries}: Vault at ${this.base} ${sealed ? 'is sealed' : `answered HTTP ${last.status}${last.errors.length ? ` (${last.errors.join('; ')})` : ''}`}`, {
-        hint: sealed ? 'ask the Vault operators to unseal it, then re-run the job' : 'Vault or a proxy in front of it is failing; re-run later or raise retry-max-attempts',
-        cause: last,
+  /** No answer at all: unreachable (worth another try) or a request that cannot be sent. */
+  private connectionError(err: unknown, what: string): ShiplineError {
+    if (isTransientNetworkError(err)) {
+      return new ShiplineError(`could not reach Vault at ${this.base}`, {
+        kind: 'transient',
+        cause: err,
+        data: { problem: 'unreachable', reason: networkReason(err) },
       });
     }
-    if (last instanceof VaultHttpError && last.status === 429) {
-      return new ShiplineError(`${what} failed${tries}: Vault at ${this.base} kept throttling (HTTP 429)`, { hint: 'raise retry-max-attempts or lower the request rate', cause: last });
-    }
-    if (!(last instanceof VaultHttpError) && isTransientNetworkError(last)) {
-      return new ShiplineError(`${what} failed${tries}: could not reach Vault at ${this.base} (${networkReason(last)})`, {
-        hint: 'check the url input / VAULT_ADDR and that the runner can reach Vault',
-        cause: last,
-      });
-    }
-    if (!(last instanceof VaultHttpError)) {
-      const cause = (last as { cause?: unknown } | undefined)?.cause;
-      return new ShiplineError(`${what} failed: ${errorMessage(last)}${cause ? ` (${errorMessage(cause)})` : ''}, Vault at ${this.base}`, { hint: 'check the url input / VAULT_ADDR', cause: last });
-    }
-    return last;
+    const cause = (err as { cause?: unknown } | undefined)?.cause;
+    return new ShiplineError(
+      `${what} failed: ${errorMessage(err)}${cause ? ` (${errorMessage(cause)})` : ''}, Vault at ${this.base}`,
+      { cause: err, data: { problem: 'no-connection' } },
+    );
+  }
+
+  private call(method: string, apiPath: string, what: string, body?: unknown): Promise<Envelope> {
+    return retry(() => this.once(method, apiPath, what, body), {
+      what,
+      maxAttempts: this.opts.maxAttempts,
+      deadlineMs: this.opts.deadlineMs ?? 60_000,
+      classify: (err) => {
+        const e = ofKind(err, 'transient');
+        if (!e) return { retry: false };
+        return typeof e.data.status === 'number'
+          ? classifyStatus(e.data.status, e.data.retryAfter as string | null)
+          : { retry: true, reason: String(e.data.reason) };
+      },
+      ...(this.opts.sleep ? { sleep: this.opts.sleep } : {}),
+      onRetry: ({ attempt, delayMs, reason }) =>
+        this.opts.onRetry?.(
+          `${what}: ${reason}; retrying in ${delayMs} ms (attempt ${attempt + 1} of ${this.opts.maxAttempts})`,
+        ),
+    });
   }
 
   /** AppRole login; keeps the token for the following calls and returns it (to mask). */
@@ -141,21 +187,32 @@ export class VaultClient {
     const mount = authPath.replace(/^\/+|\/+$/g, '').replace(/^auth\//, '');
     let env: Envelope;
     try {
-      env = await this.call('POST', `auth/${mount}/login`, `AppRole login at auth/${mount}`, secretId === undefined ? { role_id: roleId } : { role_id: roleId, secret_id: secretId });
+      env = await this.call(
+        'POST',
+        `auth/${mount}/login`,
+        `AppRole login at auth/${mount}`,
+        secretId === undefined ? { role_id: roleId } : { role_id: roleId, secret_id: secretId },
+      );
     } catch (err) {
-      if (err instanceof VaultHttpError) {
-        const detail = err.errors.join('; ') || `HTTP ${err.status}`;
-        const noMount = err.status === 404 || /no handler for route/i.test(detail);
-        throw new ShiplineError(`AppRole login at auth/${mount} failed: ${detail}`, {
-          hint: noMount
-            ? `no auth method is mounted at auth/${mount}; set auth-path to the AppRole mount`
-            : 'check role-id and secret-id (a secret id may have expired or reached its use limit)',
-        });
-      }
-      throw err;
+      const http = httpDetail(err);
+      if (!http || ofKind(err, 'transient')) throw err;
+      const detail = http.errors.join('; ') || `HTTP ${http.status}`;
+      const noMount = http.status === 404 || /no handler for route/i.test(detail);
+      throw new ShiplineError(`AppRole login at auth/${mount} failed: ${detail}`, {
+        kind: noMount ? 'not-found' : 'auth',
+        hint: noMount
+          ? `no auth method is mounted at auth/${mount}`
+          : 'a secret id may have expired or reached its use limit',
+        cause: err,
+        data: { ...http, mount, problem: noMount ? 'no-auth-mount' : 'login-rejected' },
+      });
     }
     const token = env.auth?.client_token;
-    if (!token) throw new ShiplineError(`AppRole login at auth/${mount} returned no client token`, { hint: 'check that auth-path names an AppRole mount' });
+    if (!token)
+      throw new ShiplineError(`AppRole login at auth/${mount} returned no client token`, {
+        kind: 'invalid',
+        data: { mount, problem: 'no-token' },
+      });
     this.token = token;
     return token;
   }
@@ -164,21 +221,41 @@ export class VaultClient {
   async mountOf(path: string): Promise<MountInfo> {
     let env: Envelope;
     try {
-      env = await this.call('GET', `sys/internal/ui/mounts/${encodePath(path)}`, `finding the secrets engine of '${path}'`);
+      env = await this.call(
+        'GET',
+        `sys/internal/ui/mounts/${encodePath(path)}`,
+        `finding the secrets engine of '${path}'`,
+      );
     } catch (err) {
-      if (err instanceof VaultHttpError && (err.status === 403 || err.status === 404)) {
+      const status = httpDetail(err)?.status;
+      if (status === 403 || status === 404) {
         throw new ShiplineError(
-          err.status === 403 ? `permission denied finding the secrets engine of '${path}' (no policy of this role reaches it)` : `no secrets engine is mounted at '${path}'`,
-          { hint: `check the path; or set kv-version to 1 or 2 to skip this probe (the mount is then the first segment, or written as <mount>//<path>)` },
+          status === 403
+            ? `permission denied finding the secrets engine of '${path}' (no policy of this role reaches it)`
+            : `no secrets engine is mounted at '${path}'`,
+          {
+            kind: status === 403 ? 'denied' : 'not-found',
+            hint: 'check the path',
+            cause: err,
+            data: { status, path, problem: 'probe-failed' },
+          },
         );
       }
       throw err;
     }
     const data = (env.data ?? {}) as { type?: string; path?: string; options?: { version?: string } | null };
     const mount = (data.path ?? '').replace(/\/+$/, '');
-    if (!mount) throw new ShiplineError(`Vault did not say which mount holds '${path}'`, { hint: 'set kv-version to 1 or 2' });
+    if (!mount)
+      throw new ShiplineError(`Vault did not say which mount holds '${path}'`, {
+        kind: 'invalid',
+        data: { path, problem: 'probe-unclear' },
+      });
     if (data.type && data.type !== 'kv' && data.type !== 'generic') {
-      throw new ShiplineError(`'${path}' is on a '${data.type}' secrets engine, not KV`, { hint: 'vault-secrets reads KV (v1 or v2) secrets' });
+      throw new ShiplineError(`'${path}' is on a '${data.type}' secrets engine, not KV`, {
+        kind: 'invalid',
+        hint: 'only KV (v1 or v2) secrets can be read',
+        data: { path, type: data.type },
+      });
     }
     return { mount, version: data.options?.version === '2' ? '2' : '1' };
   }
@@ -186,19 +263,28 @@ export class VaultClient {
   /** The key/value map stored at `<mount>/<rest>`. */
   async readKv(where: MountInfo, rest: string): Promise<Record<string, unknown>> {
     const full = `${where.mount}/${rest}`;
-    const apiPath = where.version === '2' ? `${encodePath(where.mount)}/data/${encodePath(rest)}` : `${encodePath(where.mount)}/${encodePath(rest)}`;
+    const apiPath =
+      where.version === '2'
+        ? `${encodePath(where.mount)}/data/${encodePath(rest)}`
+        : `${encodePath(where.mount)}/${encodePath(rest)}`;
     let env: Envelope;
     try {
       env = await this.call('GET', apiPath, `reading '${full}'`);
     } catch (err) {
-      if (err instanceof VaultHttpError) throw readError(err, full, where);
+      const http = httpDetail(err);
+      if (http && !ofKind(err, 'transient')) throw readError(err, http, full, where);
       throw err;
     }
     if (where.version === '2') {
-      const d = env.data as { data?: Record<string, unknown> | null; metadata?: { deletion_time?: string; destroyed?: boolean } } | undefined;
+      const d = env.data as
+        | { data?: Record<string, unknown> | null; metadata?: { deletion_time?: string; destroyed?: boolean } }
+        | undefined;
       if (!d?.data) {
         const gone = d?.metadata?.destroyed ? 'destroyed' : d?.metadata?.deletion_time ? 'deleted' : 'empty';
-        throw new ShiplineError(`secret '${full}' has no current data (its latest version is ${gone})`, { hint: 'restore or write the secret, or point the variable elsewhere' });
+        throw new ShiplineError(`secret '${full}' has no current data (its latest version is ${gone})`, {
+          kind: 'not-found',
+          hint: 'restore or write the secret, or point the variable elsewhere',
+        });
       }
       return d.data;
     }
@@ -213,30 +299,54 @@ export class VaultClient {
   }
 }
 
-function readError(err: VaultHttpError, full: string, where: MountInfo): ShiplineError {
-  if (err.status === 403) {
-    return new ShiplineError(`permission denied reading '${full}'`, { hint: `the role's policies must allow read on ${where.version === '2' ? `${where.mount}/data/${full.slice(where.mount.length + 1)}` : full}` });
-  }
-  if (err.status === 404) {
-    const versioned = err.warnings.some((w) => /versioned K\/V/i.test(w));
-    const rest = full.slice(where.mount.length + 1);
-    return new ShiplineError(`secret '${full}' not found${versioned ? ` (KV v${where.version} paths do not match this mount)` : ''}`, {
-      hint: versioned
-        ? 'set kv-version to auto, or to the version of the mount'
-        : where.version === '2' && /^(data|metadata)\//.test(rest)
-          ? `write the path without '${rest.split('/')[0]}/' (${where.mount}/${rest.replace(/^[^/]+\//, '')}): the step adds data/ for KV v2`
-          : `check the path (mount '${where.mount}', KV v${where.version}); a mount of several segments is written <mount>//<path>/<key>`,
+function readError(err: unknown, http: HttpDetail, full: string, where: MountInfo): ShiplineError {
+  const data = { ...http, path: full, mount: where.mount, version: where.version };
+  if (http.status === 403) {
+    const policyPath = where.version === '2' ? `${where.mount}/data/${full.slice(where.mount.length + 1)}` : full;
+    return new ShiplineError(`permission denied reading '${full}'`, {
+      kind: 'denied',
+      hint: `the role's policies must allow read on ${policyPath}`,
+      cause: err,
+      data,
     });
   }
-  return new ShiplineError(`reading '${full}' failed: ${err.message}`, { hint: 'see the Vault error above' });
+  if (http.status === 404) {
+    const versioned = http.warnings.some((w) => /versioned K\/V/i.test(w));
+    const rest = full.slice(where.mount.length + 1);
+    return new ShiplineError(
+      `secret '${full}' not found${versioned ? ` (KV v${where.version} paths do not match this mount)` : ''}`,
+      {
+        kind: 'not-found',
+        cause: err,
+        data: versioned ? { ...data, problem: 'version-mismatch' } : data,
+        ...(versioned
+          ? {}
+          : {
+              hint:
+                where.version === '2' && /^(data|metadata)\//.test(rest)
+                  ? `write the path without '${rest.split('/')[0]}/' (${where.mount}/${rest.replace(/^[^/]+\//, '')}): the step adds data/ for KV v2`
+                  : `check the path (mount '${where.mount}', KV v${where.version}); a mount of several segments is written <mount>//<path>/<key>`,
+            }),
+      },
+    );
+  }
+  return new ShiplineError(`reading '${full}' failed: ${errorMessage(err)}`, {
+    kind: isShiplineError(err) ? err.kind : 'failed',
+    cause: err,
+    data,
+  });
 }
 
 function encodePath(p: string): string {
-  return p.split('/').filter((s) => s !== '').map(encodeURIComponent).join('/');
+  return p
+    .split('/')
+    .filter((s) => s !== '')
+    .map(encodeURIComponent)
+    .join('/');
 }
 
 function networkReason(err: unknown): string {
-  for (let e: unknown = err, i = 0; e && i < 5; e = (e as { cause?: unknown }).cause, i++) {
+  for (const e of causes(err)) {
     const code = (e as { code?: string }).code;
     if (code) return code;
     const name = (e as { name?: string }).name;

@@ -1,8 +1,20 @@
 // Turns grouped requests into values: the KV version and mount of each path (one probe per
-// mount under kv-version auto), then one read per distinct path, then the keys picked out.
-import { ShiplineError } from '../util/errors';
+// mount when the version is 'auto'), then one read per distinct path, then the keys picked out.
+import { isShiplineError, ShiplineError } from '../util/errors';
 import type { KvVersion, MountInfo, VaultClient } from './client';
-import type { SecretRequest } from './locations';
+
+/** One secret to read and the variable it becomes. */
+export interface SecretRequest {
+  /** Variable to export. */
+  name: string;
+  /** Secret path including its mount, without the key: `secret/fake-app/users/fake-user`. */
+  path: string;
+  key: string;
+  /** The mount when written explicitly with `//` (`teams/ci//app/db`), else undefined. */
+  mount?: string;
+  /** Where the request came from, for errors: a variable name or a line of a list. */
+  source: string;
+}
 
 export interface SecretValue {
   name: string;
@@ -12,12 +24,19 @@ export interface SecretValue {
 }
 
 /** Mount + relative path of `path` without a probe: `//` when written, else the first segment. */
-export function staticMount(req: Pick<SecretRequest, 'path' | 'mount'>, version: KvVersion): { where: MountInfo; rest: string } {
+export function staticMount(
+  req: Pick<SecretRequest, 'path' | 'mount'>,
+  version: KvVersion,
+): { where: MountInfo; rest: string } {
   const mount = req.mount ?? req.path.split('/')[0]!;
   return { where: { mount, version }, rest: req.path.slice(mount.length + 1) };
 }
 
-export async function readSecrets(client: VaultClient, groups: Map<string, SecretRequest[]>, kvVersion: 'auto' | KvVersion): Promise<SecretValue[]> {
+export async function readSecrets(
+  client: VaultClient,
+  groups: Map<string, SecretRequest[]>,
+  kvVersion: 'auto' | KvVersion,
+): Promise<SecretValue[]> {
   const mounts: MountInfo[] = [];
   const out: SecretValue[] = [];
   for (const [path, reqs] of groups) {
@@ -25,8 +44,14 @@ export async function readSecrets(client: VaultClient, groups: Map<string, Secre
       await readGroup(client, path, reqs, kvVersion, mounts, out);
     } catch (err) {
       // Say which variables (or lines) asked for the path that failed.
-      if (err instanceof ShiplineError && !reqs.some((r) => err.message.startsWith(`${r.source}:`))) {
-        throw new ShiplineError(`${reqs.map((r) => r.source).join(', ')}: ${err.message}`, { ...(err.hint ? { hint: err.hint } : {}), exitCode: err.exitCode, cause: err });
+      if (isShiplineError(err) && !reqs.some((r) => err.message.startsWith(`${r.source}:`))) {
+        throw new ShiplineError(`${reqs.map((r) => r.source).join(', ')}: ${err.message}`, {
+          kind: err.kind,
+          hint: err.hint,
+          exitCode: err.exitCode,
+          cause: err,
+          data: { ...err.data },
+        });
       }
       throw err;
     }
@@ -34,7 +59,14 @@ export async function readSecrets(client: VaultClient, groups: Map<string, Secre
   return out;
 }
 
-async function readGroup(client: VaultClient, path: string, reqs: SecretRequest[], kvVersion: 'auto' | KvVersion, mounts: MountInfo[], out: SecretValue[]): Promise<void> {
+async function readGroup(
+  client: VaultClient,
+  path: string,
+  reqs: SecretRequest[],
+  kvVersion: 'auto' | KvVersion,
+  mounts: MountInfo[],
+  out: SecretValue[],
+): Promise<void> {
   const first = reqs[0]!;
   let where: MountInfo;
   let rest: string;
@@ -44,9 +76,16 @@ async function readGroup(client: VaultClient, path: string, reqs: SecretRequest[
     if (!known) mounts.push(where);
     rest = path.slice(where.mount.length + 1);
     if (first.mount && first.mount !== where.mount) {
-      throw new ShiplineError(`${first.source}: '${first.mount}' is not a mount; Vault says '${path}' is under '${where.mount}'`, { hint: `write ${where.mount}//${rest}/<key>` });
+      throw new ShiplineError(
+        `${first.source}: '${first.mount}' is not a mount; Vault says '${path}' is under '${where.mount}'`,
+        { kind: 'invalid', hint: `write ${where.mount}//${rest}/<key>` },
+      );
     }
-    if (!rest) throw new ShiplineError(`${first.source}: '${path}' is the mount itself, not a secret in it`, { hint: 'write <mount>/<path>/<key>' });
+    if (!rest)
+      throw new ShiplineError(`${first.source}: '${path}' is the mount itself, not a secret in it`, {
+        kind: 'invalid',
+        hint: 'write <mount>/<path>/<key>',
+      });
   } else {
     ({ where, rest } = staticMount(first, kvVersion));
   }
@@ -55,6 +94,7 @@ async function readGroup(client: VaultClient, path: string, reqs: SecretRequest[
     if (!Object.prototype.hasOwnProperty.call(data, r.key)) {
       const keys = Object.keys(data);
       throw new ShiplineError(`${r.source}: key '${r.key}' not found in secret '${path}'`, {
+        kind: 'not-found',
         hint: keys.length ? `keys there: ${keys.join(', ')}` : 'the secret has no keys',
       });
     }

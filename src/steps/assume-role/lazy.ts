@@ -1,2 +1,2 @@
-// Loaded after the inputs validate (dist/assume-role/lazy.js): STS and the AWS SDK.
+// Loaded after the inputs validate (dist/assume-role/lazy.js): STS AssumeRole and the AWS SDK.
 export { assumeRole } from '../../lib/aws/sts';

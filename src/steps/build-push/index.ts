@@ -1,18 +1,8 @@
-import { defineStep, type GitlabJobHints } from '../../runtime/define';
-import { TAG_INPUTS } from '../../lib/ci/tag-inputs';
-import { parseReference } from '../../lib/registry/reference';
-import { buildPush, cleanup } from './main';
-import { planBuild } from './plan';
-
-const refCheck = (v: string): string | undefined => {
-  if (v.includes('=') || v === 'none') return undefined; // a buildx cache source like type=registry,ref=…, or cache-from none
-  try {
-    if (!parseReference(v, { allowDigest: false }).tag) return `'${v}' has no tag`;
-    return undefined;
-  } catch (err) {
-    return err instanceof Error ? err.message : String(err);
-  }
-};
+import { defineStep, type GitlabJobHints, type InputSpecs, type InputValues } from '../../runtime/define';
+import { TAG_INPUTS } from '../shared/tag-inputs';
+import { buildPush } from './main';
+import { refCheck } from './plan';
+import { cleanup } from './post';
 
 const gitlab: GitlabJobHints = {
   stage: 'build',
@@ -20,67 +10,102 @@ const gitlab: GitlabJobHints = {
   needsDocker: true,
 };
 
+export const inputs = {
+  context: { description: 'Build context directory, relative to the workspace.', default: '.' },
+  file: { description: 'Dockerfile, relative to the workspace.', defaultDoc: '`<context>/Dockerfile`' },
+  target: { description: 'Stage to build (`--target`); empty: the last stage.' },
+  'build-args': {
+    type: 'list',
+    lines: true,
+    description:
+      'Build arguments, one per line (values may hold commas): `KEY=value`, or `KEY` alone to pass the value of the job variable `KEY` without putting it in argv. Build arguments are recorded in the image history: never pass secrets this way.',
+    form: 'KEY=value or KEY lines',
+    check: (v: string) => (/^[A-Za-z_][A-Za-z0-9_]*(=|$)/.test(v) ? undefined : `'${v}' is not KEY=value`),
+  },
+  ...TAG_INPUTS,
+  refs: {
+    type: 'list',
+    description:
+      'Explicit full references to tag and push (`registry/team/app:tag`), in addition to `images` × tag rules.',
+    form: 'host/repository:tag',
+    check: refCheck,
+  },
+  push: {
+    type: 'boolean',
+    default: true,
+    description:
+      'Push every reference after the build (and the smoke test) succeeded. `false`: build (and extract) only.',
+  },
+  pull: { type: 'boolean', default: false, description: 'Always pull newer versions of the base images (`--pull`).' },
+  'cache-from': {
+    type: 'list',
+    lines: true,
+    description:
+      "Images whose layers the build may reuse. Empty: this pipeline's own moving tags (e.g. `MR-<iid>`, a branch slug) then `latest`, per image. `none`: no cache source. The classic builder reuses only local images, so these are pulled first (best effort, missing ones skipped); buildx reads them from the registry (`type=…` lines are passed as they are).",
+    check: refCheck,
+  },
+  'cache-to': {
+    type: 'list',
+    lines: true,
+    description:
+      'buildx cache exports (`type=…` lines). Empty with buildx: `type=inline`, so the pushed image carries its cache. Not supported by the classic builder.',
+  },
+  platforms: {
+    type: 'list',
+    description: 'Target platforms (e.g. `linux/amd64,linux/arm64`). More than one needs buildx.',
+    form: 'os/arch[/variant]',
+    regex: '[a-z0-9]+/[a-z0-9_]+(/[a-z0-9]+)?',
+  },
+  builder: {
+    description: '`auto`: buildx when `docker buildx` answers, else the classic builder; `buildx`; `docker` (classic).',
+    default: 'auto',
+    options: ['auto', 'buildx', 'docker'],
+  },
+  'smoke-target': {
+    description:
+      'A stage built first (e.g. `smoke-test`); if it fails, nothing is built further or pushed. Its temporary image is removed.',
+  },
+  extract: {
+    type: 'list',
+    lines: true,
+    description:
+      'Files to copy out of the built image, one per line `/path/in/image:dest` (dest relative to the workspace), e.g. `/src/deps.lock:deps.lock`. Uses a temporary container that is always removed.',
+    form: '/path/in/image:dest lines',
+    check: (v: string) => (/^\/[^:]*:.+$/.test(v) ? undefined : `'${v}' is not /path/in/image:dest`),
+  },
+  username: { description: 'Registry user to log in with (only with `password`).', gitlabDefault: '$CI_REGISTRY_USER' },
+  password: {
+    secret: true,
+    description:
+      "Registry password/token. Given: the step uses a private copy of the docker config with these credentials, removed when the step ends; the job's own config is never written.",
+    gitlabDefault: '$CI_REGISTRY_PASSWORD',
+  },
+  'login-registry': {
+    type: 'list',
+    description: 'Registries the credentials are for. Empty: the registries of the pushed references.',
+    gitlabDefault: '$CI_REGISTRY',
+  },
+} as const satisfies InputSpecs;
+
+export type Inputs = InputValues<typeof inputs>;
+
 export default defineStep({
   name: 'build-push',
-  description: 'Build an image once (classic builder or buildx), smoke-test a stage, tag it by MR / sha / branch / release, push it and report the digest',
-  inputs: {
-    context: { description: 'Build context directory, relative to the workspace.', default: '.' },
-    file: { description: 'Dockerfile, relative to the workspace.', defaultDoc: '`<context>/Dockerfile`' },
-    target: { description: 'Stage to build (`--target`); empty: the last stage.' },
-    'build-args': {
-      type: 'list',
-      lines: true,
-      description: 'Build arguments, one per line (values may hold commas): `KEY=value`, or `KEY` alone to pass the value of the job variable `KEY` without putting it in argv. Build arguments are recorded in the image history: never pass secrets this way.',
-      form: 'KEY=value or KEY lines',
-      check: (v: string) => (/^[A-Za-z_][A-Za-z0-9_]*(=|$)/.test(v) ? undefined : `'${v}' is not KEY=value`),
-    },
-    ...TAG_INPUTS,
-    refs: {
-      type: 'list',
-      description: 'Explicit full references to tag and push (`registry/team/app:tag`), in addition to `images` × tag rules.',
-      form: 'host/repository:tag',
-      check: refCheck,
-    },
-    push: { type: 'boolean', default: true, description: 'Push every reference after the build (and the smoke test) succeeded. `false`: build (and extract) only.' },
-    pull: { type: 'boolean', default: false, description: 'Always pull newer versions of the base images (`--pull`).' },
-    'cache-from': {
-      type: 'list',
-      lines: true,
-      description:
-        'Images whose layers the build may reuse. Empty: this pipeline\'s own moving tags (e.g. `MR-<iid>`, a branch slug) then `latest`, per image. `none`: no cache source. The classic builder reuses only local images, so these are pulled first (best effort, missing ones skipped); buildx reads them from the registry (`type=…` lines are passed as they are).',
-      check: refCheck,
-    },
-    'cache-to': { type: 'list', lines: true, description: 'buildx cache exports (`type=…` lines). Empty with buildx: `type=inline`, so the pushed image carries its cache. Not supported by the classic builder.' },
-    platforms: { type: 'list', description: 'Target platforms (e.g. `linux/amd64,linux/arm64`). More than one needs buildx.', form: 'os/arch[/variant]', regex: '[a-z0-9]+/[a-z0-9_]+(/[a-z0-9]+)?' },
-    builder: { description: '`auto`: buildx when `docker buildx` answers, else the classic builder; `buildx`; `docker` (classic).', default: 'auto', options: ['auto', 'buildx', 'docker'] },
-    'smoke-target': { description: 'A stage built first (e.g. `smoke-test`); if it fails, nothing is built further or pushed. Its temporary image is removed.' },
-    extract: {
-      type: 'list',
-      lines: true,
-      description: 'Files to copy out of the built image, one per line `/path/in/image:dest` (dest relative to the workspace), e.g. `/src/deps.lock:deps.lock`. Uses a temporary container that is always removed.',
-      form: '/path/in/image:dest lines',
-      check: (v: string) => (/^\/[^:]*:.+$/.test(v) ? undefined : `'${v}' is not /path/in/image:dest`),
-    },
-    username: { description: 'Registry user to log in with (only with `password`).', gitlabDefault: '$CI_REGISTRY_USER' },
-    password: {
-      secret: true,
-      description: 'Registry password/token. Given: the step uses a private copy of the docker config with these credentials, removed when the step ends; the job\'s own config is never written.',
-      gitlabDefault: '$CI_REGISTRY_PASSWORD',
-    },
-    'login-registry': { type: 'list', description: 'Registries the credentials are for. Empty: the registries of the pushed references.', gitlabDefault: '$CI_REGISTRY' },
-  },
+  description:
+    'Build an image once (classic builder or buildx), smoke-test a stage, tag it by MR / sha / branch / release, push it and report the digest',
+  inputs,
   outputs: {
-    digest: { description: 'Manifest digest of the pushed image (`sha256:…`), as the registry reports it; empty without push.' },
+    digest: {
+      description: 'Manifest digest of the pushed image (`sha256:…`), as the registry reports it; empty without push.',
+    },
     'image-id': { description: 'Local image id (`sha256:…`; the config digest).' },
     tags: { description: 'Full references built (and pushed), one per line.' },
-    metadata: { description: 'JSON: `{"image-id", "digest", "refs": [{"ref", "digest"}], "builder", "target", "cache": {"steps", "cached"}, "extracted": [...]}`.' },
+    metadata: {
+      description:
+        'JSON: `{"image-id", "digest", "refs": [{"ref", "digest"}], "builder", "target", "cache": {"steps", "cached"}, "extracted": [...]}`.',
+    },
   },
   gitlab,
-  async main(ctx) {
-    const plan = planBuild(ctx.inputs, ctx.ci, ctx.workspace);
-    await buildPush(ctx, plan);
-  },
-  async post(ctx) {
-    await cleanup(ctx);
-  },
+  main: buildPush,
+  post: cleanup,
 });

@@ -4,28 +4,39 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import type { Ctx, InputSpecs, InputValues } from '../../runtime/define';
+import type { Ctx } from '../../runtime/define';
 import { Docker } from '../../lib/docker/docker';
-import { buildCommand, cacheStats, classifyPushFailure, PushProgress, type Builder, type CacheStats } from '../../lib/docker/build';
-import { retry, RetryExhausted } from '../../lib/util/retry';
+import {
+  buildCommand,
+  cacheStats,
+  classifyPushFailure,
+  PushProgress,
+  type CacheStats,
+  type DockerBuilder,
+} from '../../lib/docker/build';
+import { retry } from '../../lib/util/retry';
 import { dockerConfigPath, readDockerConfig, registryKey, writeDockerConfig } from '../../lib/registry/docker-config';
 import { ShiplineError, errorMessage } from '../../lib/util/errors';
-import type { BuildPlan } from './plan';
+import { chooseDockerBuilder } from '../shared/builder';
+import type { Inputs } from './index';
+import { planBuild, type BuildPushPlan } from './plan';
 
-type StepCtx = Ctx<InputValues<InputSpecs>>;
+export type StepCtx = Ctx<Inputs>;
 
-interface Temporaries {
+export type Temporaries = {
   containers: string[];
   images: string[];
   /** Cache images pulled by this step (removed after the build). */
   pulled: string[];
-  configDir: string | undefined;
-}
+  /** The private DOCKER_CONFIG, with credentials. */
+  configDir?: string;
+};
 
-const STATE = 'build-push-temporaries';
+/** The temporaries of this run, saved before they exist so post removes exactly them. */
+export const temporaries = (ctx: Pick<StepCtx, 'state'>) => ctx.state<Temporaries>('build-push-temporaries');
 
 /** A private DOCKER_CONFIG: the job's config (and plugins, contexts) plus our credentials. */
-function privateConfig(ctx: StepCtx, dir: string, login: NonNullable<BuildPlan['login']>): void {
+function privateConfig(ctx: StepCtx, dir: string, login: NonNullable<BuildPushPlan['login']>): void {
   const source = dockerConfigPath(ctx.env);
   const config = readDockerConfig(source);
   config.auths = { ...(config.auths ?? {}) };
@@ -37,7 +48,9 @@ function privateConfig(ctx: StepCtx, dir: string, login: NonNullable<BuildPlan['
     if (config.credHelpers) delete config.credHelpers[key];
   }
   if (config.credsStore) {
-    ctx.log.warn(`ignoring credsStore '${config.credsStore}' of ${source} for this step, so the given credentials are used`);
+    ctx.log.warn(
+      `ignoring credsStore '${config.credsStore}' of ${source} for this step, so the given credentials are used`,
+    );
     delete config.credsStore;
   }
   writeDockerConfig(join(dir, 'config.json'), config);
@@ -50,20 +63,14 @@ function privateConfig(ctx: StepCtx, dir: string, login: NonNullable<BuildPlan['
   }
 }
 
-export async function chooseBuilder(docker: Docker, plan: BuildPlan): Promise<Builder> {
-  if (plan.builder === 'docker') return 'docker';
-  const buildx = await docker.hasBuildx();
-  if (plan.builder === 'buildx' && !buildx) {
-    throw new ShiplineError("builder 'buildx' was asked for but 'docker buildx' is not available", { hint: "install the buildx plugin, or use builder: auto (falls back to the classic builder)" });
-  }
-  if (!buildx && plan.platforms.length > 1) {
-    throw new ShiplineError(`building ${plan.platforms.join(', ')} needs buildx, which this runner lacks`, { hint: 'install the buildx plugin or build one platform' });
-  }
-  return buildx ? 'buildx' : 'docker';
-}
-
 /** Classic builder: cache sources must be local, so pull them (best effort) and keep those that exist. */
-async function prepareCache(ctx: StepCtx, docker: Docker, plan: BuildPlan, builder: Builder, temps: Temporaries): Promise<string[]> {
+async function prepareCache(
+  ctx: StepCtx,
+  docker: Docker,
+  plan: BuildPushPlan,
+  builder: DockerBuilder,
+  temps: Temporaries,
+): Promise<string[]> {
   if (plan.cacheFrom.length === 0) return [];
   if (builder === 'buildx') return plan.cacheFrom;
   return ctx.log.group(`Cache sources (${plan.cacheFrom.length})`, async () => {
@@ -91,7 +98,13 @@ interface BuildResult {
   digest: string | undefined;
 }
 
-async function build(ctx: StepCtx, docker: Docker, builder: Builder, plan: BuildPlan, o: { target: string | undefined; tags: string[]; cacheFrom: string[]; title: string; push?: boolean }): Promise<BuildResult> {
+async function build(
+  ctx: StepCtx,
+  docker: Docker,
+  builder: DockerBuilder,
+  plan: BuildPushPlan,
+  o: { target: string | undefined; tags: string[]; cacheFrom: string[]; title: string; push?: boolean },
+): Promise<BuildResult> {
   const iidFile = join(ctx.tempDir, `shipline-build-push-${randomBytes(4).toString('hex')}.iid`);
   const metadataFile = o.push ? `${iidFile}.json` : undefined;
   const cmd = buildCommand(builder, {
@@ -118,14 +131,25 @@ async function build(ctx: StepCtx, docker: Docker, builder: Builder, plan: Build
         allowFailure: true,
         onLine: (line) => {
           lines.push(line);
-          if (!/^(DEPRECATED: The legacy builder|\s+BuildKit is currently disabled|\s+environment-variable\.|\s+Install the buildx component)/.test(line)) ctx.log.info(line);
+          if (
+            !/^(DEPRECATED: The legacy builder|\s+BuildKit is currently disabled|\s+environment-variable\.|\s+Install the buildx component)/.test(
+              line,
+            )
+          )
+            ctx.log.info(line);
         },
       });
       if (r.code !== 0) {
-        const tail = lines.filter((l) => l.trim() !== '').slice(-8).join('\n');
-        throw new ShiplineError(`${o.title} failed (docker ${builder === 'buildx' ? 'buildx build' : 'build'} exit code ${r.code}):\n${tail}`, {
-          hint: 'the build log above shows the failing instruction',
-        });
+        const tail = lines
+          .filter((l) => l.trim() !== '')
+          .slice(-8)
+          .join('\n');
+        throw new ShiplineError(
+          `${o.title} failed (docker ${builder === 'buildx' ? 'buildx build' : 'build'} exit code ${r.code}):\n${tail}`,
+          {
+            hint: 'the build log above shows the failing instruction',
+          },
+        );
       }
     });
     const imageId = existsSync(iidFile) ? readFileSync(iidFile, 'utf8').trim() : '';
@@ -140,7 +164,13 @@ async function build(ctx: StepCtx, docker: Docker, builder: Builder, plan: Build
   }
 }
 
-async function extract(ctx: StepCtx, docker: Docker, plan: BuildPlan, image: string, container: string): Promise<string[]> {
+async function extract(
+  ctx: StepCtx,
+  docker: Docker,
+  plan: BuildPushPlan,
+  image: string,
+  container: string,
+): Promise<string[]> {
   return ctx.log.group(`Extract ${plan.extract.length} path(s)`, async () => {
     await docker.create(image, { name: container, cmd: ['extract'] });
     const done: string[] = [];
@@ -172,16 +202,18 @@ async function pushAll(ctx: StepCtx, docker: Docker, refs: string[]): Promise<{ 
             },
           }),
         {
+          what: `docker push ${ref}`,
+          hint: 'the registry kept failing; try again later or check its health',
           maxAttempts: 4,
           deadlineMs: 600_000,
           baseDelayMs: 1000,
           classify: (err) => classifyPushFailure(errorMessage(err)),
-          onRetry: ({ attempt, delayMs, reason }) => ctx.log.warn(`push of ${ref} failed (${reason}); attempt ${attempt + 1} in ${(delayMs / 1000).toFixed(1)} s`),
+          onRetry: ({ attempt, delayMs, reason }) =>
+            ctx.log.warn(
+              `push of ${ref} failed (${reason}); attempt ${attempt + 1} in ${(delayMs / 1000).toFixed(1)} s`,
+            ),
         },
-      ).catch((err: unknown) => {
-        if (err instanceof RetryExhausted) throw new ShiplineError(`docker push ${ref} ${err.message}: ${errorMessage(err.lastError)}`, { hint: 'the registry kept failing; try again later or check its health' });
-        throw err;
-      });
+      );
       ctx.log.info(`${ref}@${digest} (${progress.summary()})`);
       out.push({ ref, digest });
     }
@@ -189,36 +221,51 @@ async function pushAll(ctx: StepCtx, docker: Docker, refs: string[]): Promise<{ 
   });
 }
 
-export async function buildPush(ctx: StepCtx, plan: BuildPlan): Promise<void> {
+export async function buildPush(ctx: StepCtx): Promise<void> {
+  const plan = planBuild(ctx.inputs, ctx.ci, ctx.workspace);
   const id = `shipline-build-push-${randomBytes(5).toString('hex')}`;
-  const temps: Temporaries = { containers: [`${id}-extract`], images: [`${id}:smoke`, `${id}:build`], pulled: [], configDir: undefined };
+  const temps: Temporaries = { containers: [`${id}-extract`], images: [`${id}:smoke`, `${id}:build`], pulled: [] };
   if (plan.login) temps.configDir = mkdtempSync(join(ctx.tempDir, 'shipline-build-push-config-'));
-  ctx.saveState(STATE, JSON.stringify(temps));
+  const saved = temporaries(ctx);
+  saved.set(temps);
   try {
     let env = ctx.env;
     if (plan.login && temps.configDir) {
       privateConfig(ctx, temps.configDir, plan.login);
       env = { ...ctx.env, DOCKER_CONFIG: temps.configDir };
-      ctx.log.info(`credentials for ${plan.login.registries.join(', ')} (user ${plan.login.username}) in a private docker config`);
+      ctx.log.info(
+        `credentials for ${plan.login.registries.join(', ')} (user ${plan.login.username}) in a private docker config`,
+      );
     }
     const docker = new Docker({ env, cwd: ctx.workspace });
     await docker.ping();
-    const builder = await chooseBuilder(docker, plan);
+    const builder = await chooseDockerBuilder(docker, plan.builder, plan.platforms);
     const targetName = plan.target ?? plan.stages[plan.stages.length - 1]?.name ?? 'last stage';
-    ctx.log.info(`builder: ${builder === 'buildx' ? 'buildx' : 'classic (no buildx here)'}; file ${plan.file}; target ${targetName}`);
+    ctx.log.info(
+      `builder: ${builder === 'buildx' ? 'buildx' : 'classic (no buildx here)'}; file ${plan.file}; target ${targetName}`,
+    );
     const cacheFrom = await prepareCache(ctx, docker, plan, builder, temps);
 
     if (plan.smokeTarget) {
-      await build(ctx, docker, builder, plan, { target: plan.smokeTarget, tags: [`${id}:smoke`], cacheFrom, title: `Smoke test: build stage ${plan.smokeTarget}` }).catch((err: unknown) => {
-        throw new ShiplineError(`smoke test failed, nothing was pushed: ${errorMessage(err)}`, { hint: `fix stage '${plan.smokeTarget}' of ${plan.file} (or the code it tests)` });
+      await build(ctx, docker, builder, plan, {
+        target: plan.smokeTarget,
+        tags: [`${id}:smoke`],
+        cacheFrom,
+        title: `Smoke test: build stage ${plan.smokeTarget}`,
+      }).catch((err: unknown) => {
+        throw new ShiplineError(`smoke test failed, nothing was pushed: ${errorMessage(err)}`, {
+          hint: `fix stage '${plan.smokeTarget}' of ${plan.file} (or the code it tests)`,
+        });
       });
     }
 
     // Multi-platform images cannot be loaded into the engine: buildx pushes them itself.
     const direct = builder === 'buildx' && plan.platforms.length > 1;
-    if (direct && plan.extract.length) throw new ShiplineError('extract needs a single-platform build (the image must be loaded into the engine)');
+    if (direct && plan.extract.length)
+      throw new ShiplineError('extract needs a single-platform build (the image must be loaded into the engine)');
     // The classic builder reuses the smoke build's layers only when told to (cache-from turns off its local cache).
-    const targetCache = builder === 'docker' && plan.smokeTarget && cacheFrom.length ? [...cacheFrom, `${id}:smoke`] : cacheFrom;
+    const targetCache =
+      builder === 'docker' && plan.smokeTarget && cacheFrom.length ? [...cacheFrom, `${id}:smoke`] : cacheFrom;
     const result = await build(ctx, docker, builder, plan, {
       target: plan.target,
       tags: direct ? plan.refs : [...plan.refs, `${id}:build`],
@@ -235,14 +282,23 @@ export async function buildPush(ctx: StepCtx, plan: BuildPlan): Promise<void> {
     else if (plan.push) pushed = await pushAll(ctx, docker, plan.refs);
     const digest = pushed[0]?.digest ?? '';
     const distinct = new Set(pushed.map((p) => p.digest));
-    if (distinct.size > 1) ctx.log.warn(`registries report different digests: ${pushed.map((p) => `${p.ref}@${p.digest}`).join(', ')}`);
+    if (distinct.size > 1)
+      ctx.log.warn(`registries report different digests: ${pushed.map((p) => `${p.ref}@${p.digest}`).join(', ')}`);
 
     ctx.setOutput('digest', digest);
     ctx.setOutput('image-id', result.imageId);
     ctx.setOutput('tags', plan.refs.join('\n'));
     ctx.setOutput(
       'metadata',
-      JSON.stringify({ 'image-id': result.imageId, digest, refs: pushed.length ? pushed : plan.refs.map((ref) => ({ ref, digest: '' })), builder, target: targetName, cache: { steps: result.cache.steps, cached: result.cache.cached }, extracted }),
+      JSON.stringify({
+        'image-id': result.imageId,
+        digest,
+        refs: pushed.length ? pushed : plan.refs.map((ref) => ({ ref, digest: '' })),
+        builder,
+        target: targetName,
+        cache: { steps: result.cache.steps, cached: result.cache.cached },
+        extracted,
+      }),
     );
     ctx.summary(
       [
@@ -259,30 +315,18 @@ export async function buildPush(ctx: StepCtx, plan: BuildPlan): Promise<void> {
     );
   } finally {
     // All gone: post has nothing left to check.
-    if (await removeTemporaries(ctx, new Docker({ env: ctx.env, cwd: ctx.workspace }), temps)) ctx.saveState(STATE, '');
+    if (await removeTemporaries(ctx, new Docker({ env: ctx.env, cwd: ctx.workspace }), temps)) saved.clear();
   }
 }
 
-async function removeTemporaries(ctx: StepCtx, docker: Docker, temps: Temporaries): Promise<boolean> {
+export async function removeTemporaries(ctx: StepCtx, docker: Docker, temps: Temporaries): Promise<boolean> {
   if (temps.configDir) rmSync(temps.configDir, { recursive: true, force: true });
   const okC = await docker.rm(temps.containers).catch(() => false);
   // Only our own temporary tags: an image also tagged for the registry keeps those tags.
   const okI = await docker.imageRm([...temps.images, ...temps.pulled]).catch(() => false);
-  if (!okC || !okI) ctx.log.warn(`could not remove every temporary of this step (${[...temps.containers, ...temps.images].join(', ')})`);
+  if (!okC || !okI)
+    ctx.log.warn(
+      `could not remove every temporary of this step (${[...temps.containers, ...temps.images].join(', ')})`,
+    );
   return okC && okI;
-}
-
-/** post / after_script: removes what main saved as temporary, if main could not. */
-export async function cleanup(ctx: StepCtx): Promise<void> {
-  const saved = ctx.getState(STATE);
-  if (!saved) return;
-  const temps = JSON.parse(saved) as Temporaries;
-  if (temps.configDir) rmSync(temps.configDir, { recursive: true, force: true });
-  const docker = new Docker({ env: ctx.env, cwd: ctx.workspace });
-  const leftover: string[] = [];
-  for (const c of temps.containers) if ((await docker.run(['container', 'inspect', c], { allowFailure: true })).code === 0) leftover.push(c);
-  for (const i of temps.images) if (await docker.imageExists(i)) leftover.push(i);
-  if (leftover.length === 0) return;
-  ctx.log.info(`removing leftovers: ${leftover.join(', ')}`);
-  await removeTemporaries(ctx, docker, { containers: temps.containers.filter((c) => leftover.includes(c)), images: temps.images.filter((i) => leftover.includes(i)), pulled: [], configDir: undefined });
 }

@@ -1,44 +1,53 @@
-import { defineStep } from '../../runtime/define';
-import { formatReference } from '../../lib/registry/reference';
-import { checkDestination, checkSource, checkTag, chooseMethod, planTargets } from './plan';
+import { defineStep, type InputSpecs, type InputValues } from '../../runtime/define';
+import { checkDestination, checkSource, checkTag } from './plan';
+import { main } from './main';
+
+export const inputs = {
+  source: {
+    required: true,
+    description: 'The image to promote, by tag or digest (`registry.example.com/team/app:1a2b3c4d`, `…@sha256:<hex>`).',
+    check: checkSource,
+    form: 'an image reference with a tag or digest',
+    gitlabDefault: '$CI_REGISTRY_IMAGE:$CI_COMMIT_SHORT_SHA',
+  },
+  tags: {
+    type: 'list',
+    description: 'New tags in the source repository (plain tag names, not tag rules).',
+    check: checkTag,
+    gitlabDefault: '$CI_COMMIT_TAG',
+  },
+  destinations: {
+    type: 'list',
+    description:
+      'Full references in other repositories or registries to copy the image to (blobs mounted, or uploaded when they cannot be); without a tag, the source tag.',
+    check: checkDestination,
+  },
+  overwrite: {
+    type: 'boolean',
+    default: false,
+    description:
+      'Move a tag that already points at a different digest. Without it such a tag is an error naming the digest it holds.',
+  },
+  method: {
+    default: 'auto',
+    options: ['auto', 'registry', 'ecr-api'],
+    description:
+      "`registry`: the OCI Distribution API with docker config credentials; `ecr-api`: ECR BatchGetImage + PutImage with the job's AWS credentials (same repository only); `auto`: ecr-api for ECR hosts when every target is in the source repository, else registry.",
+  },
+  'insecure-registries': {
+    type: 'list',
+    description:
+      'Registries (host[:port]) reached over plain HTTP. Loopback registries (127.0.0.0/8, localhost, [::1]) always are.',
+  },
+} as const satisfies InputSpecs;
+
+export type Inputs = InputValues<typeof inputs>;
 
 export default defineStep({
   name: 'retag',
-  description: 'Give an image already in a registry new tags or copy it to other repositories, without pulling layers (digest-exact)',
-  inputs: {
-    source: {
-      required: true,
-      description: 'The image to promote, by tag or digest (`registry.example.com/team/app:1a2b3c4d`, `…@sha256:<hex>`).',
-      check: checkSource,
-      form: 'an image reference with a tag or digest',
-      gitlabDefault: '$CI_REGISTRY_IMAGE:$CI_COMMIT_SHORT_SHA',
-    },
-    tags: {
-      type: 'list',
-      description: 'New tags in the source repository (plain tag names, not tag rules).',
-      check: checkTag,
-      gitlabDefault: '$CI_COMMIT_TAG',
-    },
-    destinations: {
-      type: 'list',
-      description: 'Full references in other repositories or registries to copy the image to (blobs mounted, or uploaded when they cannot be); without a tag, the source tag.',
-      check: checkDestination,
-    },
-    overwrite: {
-      type: 'boolean',
-      default: false,
-      description: 'Move a tag that already points at a different digest. Without it such a tag is an error naming the digest it holds.',
-    },
-    method: {
-      default: 'auto',
-      options: ['auto', 'registry', 'ecr-api'],
-      description: '`registry`: the OCI Distribution API with docker config credentials; `ecr-api`: ECR BatchGetImage + PutImage with the job\'s AWS credentials (same repository only); `auto`: ecr-api for ECR hosts when every target is in the source repository, else registry.',
-    },
-    'insecure-registries': {
-      type: 'list',
-      description: 'Registries (host[:port]) reached over plain HTTP. Loopback registries (127.0.0.0/8, localhost, [::1]) always are.',
-    },
-  },
+  description:
+    'Give an image already in a registry new tags or copy it to other repositories, without pulling layers (digest-exact)',
+  inputs,
   outputs: {
     digest: { description: 'The digest every promoted reference now points at (the source manifest or index digest).' },
     refs: { description: 'The promoted references (`registry/repository:tag`), one per line.' },
@@ -47,21 +56,6 @@ export default defineStep({
     stage: 'deploy',
     rules: [{ if: '$CI_COMMIT_TAG' }],
   },
-  async main(ctx) {
-    const { source, targets } = planTargets(ctx.inputs.source, ctx.inputs.tags, ctx.inputs.destinations);
-    const method = chooseMethod(ctx.inputs.method, source, targets);
-    ctx.log.info(`retag ${formatReference(source)} → ${targets.map((t) => formatReference(t.ref)).join(', ')} (method ${method}${ctx.inputs.overwrite ? ', overwrite' : ''})`);
-    const { run } = await import('./run');
-    const result = await run(ctx, source, targets, method);
-    for (const t of result.targets) {
-      const how =
-        t.outcome === 'unchanged' ? 'already there, nothing written' : t.outcome === 'moved' ? `moved from ${t.previous}` : t.outcome === 'overwritten' ? 'tagged (overwrite: not looked up first)' : t.outcome;
-      const copy = t.copy ? ` (blobs: ${t.copy.blobs.mounted} mounted, ${t.copy.blobs.present} present, ${t.copy.blobs.uploaded} uploaded; ${t.copy.manifests} manifests)` : '';
-      ctx.log.info(`${t.ref}: ${how}${copy}`);
-    }
-    if (result.requests) ctx.log.info(result.requests);
-    ctx.setOutput('digest', result.digest);
-    ctx.setOutput('refs', result.targets.map((t) => t.ref).join('\n'));
-    ctx.summary(['### Retag', '', `\`${formatReference(source)}\` → \`${result.digest}\``, '', ...result.targets.map((t) => `- \`${t.ref}\`: ${t.outcome}`), ''].join('\n'));
-  },
+  lazy: () => import('./lazy'),
+  main: (ctx) => main(ctx),
 });

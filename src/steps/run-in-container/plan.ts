@@ -1,7 +1,63 @@
-// Pure input handling for run-in-container: the options allow-list, copy specs, the
-// job-unique container name. Everything here raises InputError before any docker call.
+// Pure input handling for run-in-container: the mode's needs, the shell, the options
+// allow-list and the copy specs. Everything here raises InputError before any docker call.
 import { isAbsolute, posix, relative, resolve } from 'node:path';
-import { InputError } from '../../lib/util/errors';
+import type { InputValues } from '../../runtime/define';
+import { InputError } from '../../runtime/inputs';
+import type { inputs } from './index';
+
+export type Inputs = InputValues<typeof inputs>;
+export const MODES = ['run', 'start', 'exec', 'stop'] as const;
+export type Mode = (typeof MODES)[number];
+
+export interface RunPlan {
+  /** run/start create the container; exec and stop use the one a start made. */
+  starts: boolean;
+  /** run/start: the image to start. */
+  image: string | undefined;
+  /** Shell words that run each command, e.g. ['sh', '-e']. */
+  shell: string[];
+  /** `docker run` options: the network (unless the options chose one), --privileged, the allowed extras. */
+  runOptions: string[];
+  /** The user the options chose: copies are handed to it. */
+  user: string | undefined;
+  copies: CopySpec[];
+  outs: CopySpec[];
+  /** The container outlives the step (start, or run with keep): removed when the job ends. */
+  stays: boolean;
+}
+
+/** The plan of one call, from the inputs and the job's workspace; every input error is raised here. */
+export function planRun(i: Inputs, workspace: string): RunPlan {
+  const shell = splitWords(i.shell);
+  if (shell.length === 0)
+    throw new InputError('shell', 'is empty', "give a shell, e.g. 'sh -e' or 'bash -eo pipefail'");
+  const opts = parseRunOptions(i.options ?? '');
+  const starts = i.mode === 'run' || i.mode === 'start';
+  const copyInItems = i.copyIn.length ? i.copyIn : starts ? ['.'] : [];
+  const copies =
+    copyInItems.length === 1 && copyInItems[0] === 'none' ? [] : parseCopyIn(copyInItems, workspace, i.workdir);
+  const outs = parseCopyOut(i.copyOut, workspace, i.workdir);
+  if (starts && !i.image)
+    throw new InputError(
+      'image',
+      `is required for mode ${i.mode}`,
+      'give the image to run, e.g. registry.example.com/team/app:MR-7',
+    );
+  if (i.mode === 'exec' && i.run.length === 0 && copies.length === 0 && outs.length === 0) {
+    throw new InputError('run', 'mode exec has nothing to do', 'give commands in run (or copy-in / copy-out)');
+  }
+  const network = opts.network ? [] : ['--network', i.network];
+  return {
+    starts,
+    image: i.image,
+    shell,
+    runOptions: [...network, ...(i.privileged ? ['--privileged'] : []), ...opts.args],
+    user: opts.user,
+    copies,
+    outs,
+    stays: i.mode === 'start' || (i.mode === 'run' && i.keep),
+  };
+}
 
 /** Splits an options string into words: whitespace separates, '…' and "…" quote, \ escapes. */
 export function splitWords(text: string): string[] {
@@ -145,7 +201,8 @@ export interface CopySpec {
 function insideWorkspace(input: string, workspace: string, p: string): string {
   const abs = resolve(workspace, p);
   const rel = relative(workspace, abs);
-  if (rel.startsWith('..') || isAbsolute(rel)) throw new InputError(input, `'${p}' is outside the workspace`, 'give a path inside the workspace');
+  if (rel.startsWith('..') || isAbsolute(rel))
+    throw new InputError(input, `'${p}' is outside the workspace`, 'give a path inside the workspace');
   return abs;
 }
 
@@ -159,7 +216,8 @@ export function parseCopyIn(items: string[], workspace: string, workdir: string)
     const i = item.indexOf(':');
     const host = i >= 0 ? item.slice(0, i) : item;
     const dest = i >= 0 ? item.slice(i + 1) : '';
-    if (host === '') throw new InputError('copy-in', `'${item}' has no workspace path`, 'use path or path:container-dir');
+    if (host === '')
+      throw new InputError('copy-in', `'${item}' has no workspace path`, 'use path or path:container-dir');
     return { host: insideWorkspace('copy-in', workspace, host), container: containerPath(dest || workdir, workdir) };
   });
 }
@@ -169,9 +227,16 @@ export function parseCopyOut(items: string[], workspace: string, workdir: string
   return items.map((item) => {
     const i = item.lastIndexOf(':');
     if (i <= 0 || i === item.length - 1) {
-      throw new InputError('copy-out', `'${item}' is not container-path:workspace-path`, 'e.g. dist/artifact.zip:artifact.zip');
+      throw new InputError(
+        'copy-out',
+        `'${item}' is not container-path:workspace-path`,
+        'e.g. dist/artifact.zip:artifact.zip',
+      );
     }
-    return { container: containerPath(item.slice(0, i), workdir), host: insideWorkspace('copy-out', workspace, item.slice(i + 1)) };
+    return {
+      container: containerPath(item.slice(0, i), workdir),
+      host: insideWorkspace('copy-out', workspace, item.slice(i + 1)),
+    };
   });
 }
 

@@ -1,0 +1,67 @@
+// ssh-key: the key put back together from the job's variables (or its base64) and checked,
+// written with its known_hosts into a private directory, GIT_SSH_COMMAND exported, and
+// optionally an ssh-agent started with it. Nothing is written before every check passed.
+import { existsSync, readFileSync } from 'node:fs';
+import { isAbsolute } from 'node:path';
+import type { Ctx } from '../../runtime/define';
+import { checkArmour, keyText } from '../../lib/ssh/key';
+import { gitSshCommand, startAgent, writeKeyDir, type Agent } from '../../lib/ssh/setup';
+import { isShiplineError, withHint } from '../../lib/util/errors';
+import { hostPattern, planKey, type Inputs } from './plan';
+
+export type StepCtx = Ctx<Inputs>;
+
+/** What main keeps for the cleanup: the private directory and the agent's pid. */
+export const keyDir = (ctx: StepCtx) => ctx.state<string>('dir');
+export const agentPid = (ctx: StepCtx) => ctx.state<number>('agent-pid');
+
+export async function main(ctx: StepCtx): Promise<void> {
+  const { inputs } = ctx;
+  const plan = planKey(inputs, knownHostsLines(inputs.knownHosts), ctx.env);
+  if (plan.variables.length)
+    ctx.log.info(`key from ${plan.variables.length} variable(s): ${describeNames(plan.variables)}`);
+  const info = checkArmour(plan.lines);
+  // Mask the body lines (the armour lines are public) before anything else can print.
+  for (const l of info.body) ctx.secret(l);
+
+  const files = writeKeyDir(ctx.tempDir, keyText(plan.lines), plan.knownHosts);
+  keyDir(ctx).set(files.dir);
+  const command = gitSshCommand(files.keyFile, files.knownHostsFile);
+  ctx.exportVariable('GIT_SSH_COMMAND', command);
+  if (inputs.startAgent) {
+    const agent = await startKeyAgent(ctx, files.dir, files.keyFile);
+    ctx.exportVariable('SSH_AUTH_SOCK', agent.sock);
+    ctx.exportVariable('SSH_AGENT_PID', String(agent.pid));
+    ctx.log.info(`ssh-agent ${agent.pid} holds the key`);
+  }
+  ctx.log.info(
+    `key ${info.type ?? info.label}${info.fingerprint ? ` ${info.fingerprint}` : ''} written to ${files.keyFile}; known_hosts for ${inputs.host ? hostPattern(inputs.host) : 'the given hosts'}`,
+  );
+  ctx.setOutput('key-file', files.keyFile);
+  ctx.setOutput('known-hosts-file', files.knownHostsFile);
+  ctx.setOutput('ssh-command', command);
+  ctx.setOutput('fingerprint', info.fingerprint ?? '');
+}
+
+/** The known-hosts input, or the lines of the file it names (a GitLab file variable). */
+function knownHostsLines(given: string[]): string[] {
+  const [only] = given;
+  return given.length === 1 && only !== undefined && isAbsolute(only) && existsSync(only)
+    ? readFileSync(only, 'utf8').split(/\r?\n/)
+    : given;
+}
+
+function describeNames(names: string[]): string {
+  return names.length > 3 ? `${names[0]} … ${names[names.length - 1]}` : names.join(', ');
+}
+
+async function startKeyAgent(ctx: StepCtx, dir: string, keyFile: string): Promise<Agent> {
+  try {
+    const agent = await startAgent(dir, keyFile, ctx.env);
+    agentPid(ctx).set(agent.pid);
+    return agent;
+  } catch (err) {
+    if (!isShiplineError(err)) throw err;
+    throw withHint(err, `${err.hint ? `${err.hint}; ` : ''}or set start-agent: false (GIT_SSH_COMMAND needs no agent)`);
+  }
+}

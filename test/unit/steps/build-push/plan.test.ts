@@ -1,0 +1,236 @@
+// build-push's plan: validation before any docker call, over fixture contexts from both CIs.
+import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { gitlabContext, githubContext, type CiContext } from '../../../../src/lib/ci/context';
+import { defaultCacheFrom, planBuild } from '../../../../src/steps/build-push/plan';
+import step, { type Inputs } from '../../../../src/steps/build-push/index';
+import { parseInputs, InputError } from '../../../../src/runtime/inputs';
+import { ShiplineError } from '../../../../src/lib/util/errors';
+
+const FIX = join(__dirname, '../../../fixtures/ci');
+function load(name: string): CiContext {
+  const f = JSON.parse(readFileSync(join(FIX, `${name}.json`), 'utf8')) as {
+    provider: string;
+    env: Record<string, string>;
+    payload?: Record<string, unknown>;
+  };
+  return f.provider === 'github' ? githubContext(f.env, f.payload ?? {}) : gitlabContext(f.env);
+}
+const SHORT = '4f9c2b7e';
+
+const DOCKERFILE = [
+  'ARG BASE=busybox',
+  'FROM $BASE AS base',
+  'RUN true',
+  'FROM base AS smoke-test',
+  'RUN true',
+  'FROM base AS target-image',
+  'CMD ["sh"]',
+  '',
+].join('\n');
+
+const dirs: string[] = [];
+afterAll(() => {
+  for (const d of dirs) rmSync(d, { recursive: true, force: true });
+});
+
+function workspace(dockerfile: string | undefined = DOCKERFILE): string {
+  const dir = mkdtempSync(join(tmpdir(), 'bp-unit-'));
+  dirs.push(dir);
+  if (dockerfile !== undefined) writeFileSync(join(dir, 'Dockerfile'), dockerfile);
+  return dir;
+}
+
+/** Inputs as the runtime would parse them from raw strings (defaults applied). */
+function inputs(raw: Record<string, string> = {}): Inputs {
+  return parseInputs(step.inputs, raw) as unknown as Inputs;
+}
+
+function problem(fn: () => unknown): ShiplineError {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof ShiplineError) return err;
+    throw err;
+  }
+  throw new Error('expected an error');
+}
+
+describe('plan: tags like image-tags, on both CIs', () => {
+  test.each(['gitlab', 'github'])('%s merge request -> MR-7, cache from MR-7 then latest', (provider) => {
+    const plan = planBuild(
+      inputs({ images: 'registry.example.com/Team/App' }),
+      load(`${provider}-merge-request`),
+      workspace(),
+    );
+    expect(plan.refs).toEqual(['registry.example.com/team/app:MR-7']);
+    expect(plan.cacheFrom).toEqual(['registry.example.com/team/app:MR-7', 'registry.example.com/team/app:latest']);
+  });
+
+  test.each(['gitlab', 'github'])('%s default branch -> <sha8> + latest; cache from latest only', (provider) => {
+    const plan = planBuild(
+      inputs({ images: 'registry.example.com/team/app' }),
+      load(`${provider}-default-branch`),
+      workspace(),
+    );
+    expect(plan.refs).toEqual([`registry.example.com/team/app:${SHORT}`, 'registry.example.com/team/app:latest']);
+    expect(plan.cacheFrom).toEqual(['registry.example.com/team/app:latest']);
+    expect(plan.labels['org.opencontainers.image.version']).toBe(SHORT);
+  });
+
+  test('explicit refs add to images x rules, deduplicated', () => {
+    const plan = planBuild(
+      inputs({ images: 'r.example.com/a', refs: 'r.example.com/a:MR-7\nother.example.com/b:x' }),
+      load('gitlab-merge-request'),
+      workspace(),
+    );
+    expect(plan.refs).toEqual(['r.example.com/a:MR-7', 'other.example.com/b:x']);
+    expect(plan.refs.map((r) => r.slice(r.lastIndexOf(':') + 1))).toEqual(['MR-7', 'x']);
+  });
+
+  test('cache-from none, explicit, and buildx type= lines', () => {
+    const ci = load('gitlab-merge-request');
+    expect(planBuild(inputs({ images: 'r.example.com/a', 'cache-from': 'none' }), ci, workspace()).cacheFrom).toEqual(
+      [],
+    );
+    expect(
+      planBuild(inputs({ images: 'r.example.com/a', 'cache-from': 'r.example.com/a:main\ntype=gha' }), ci, workspace())
+        .cacheFrom,
+    ).toEqual(['r.example.com/a:main', 'type=gha']);
+  });
+
+  test('defaultCacheFrom skips the commit sha (long and short) and keeps branch slugs', () => {
+    const ci = load('gitlab-feature-branch');
+    expect(defaultCacheFrom(['r/a:feature-x', `r/a:${ci.sha!.slice(0, 8)}`, `r/a:${ci.sha}`], ci, 8)).toEqual([
+      'r/a:feature-x',
+      'r/a:latest',
+    ]);
+  });
+
+  test('push false without images or refs is a local build', () => {
+    const plan = planBuild(
+      inputs({ push: 'false', extract: '/src/deps.lock:out/deps.lock', target: 'smoke-test' }),
+      load('github-default-branch'),
+      workspace(),
+    );
+    expect(plan.refs).toEqual([]);
+    expect(plan.push).toBe(false);
+    expect(plan.extract).toEqual([{ from: '/src/deps.lock', to: expect.stringMatching(/\/out\/deps\.lock$/) }]);
+  });
+
+  test('file and context resolve against the workspace; default file is <context>/Dockerfile', () => {
+    const ws = workspace(undefined);
+    mkdirSync(join(ws, 'app'));
+    writeFileSync(join(ws, 'app', 'Dockerfile'), DOCKERFILE);
+    const plan = planBuild(inputs({ images: 'r.example.com/a', context: 'app' }), load('gitlab-merge-request'), ws);
+    expect(plan.file).toBe(join(ws, 'app', 'Dockerfile'));
+    expect(plan.context).toBe(join(ws, 'app'));
+    expect(plan.stages.map((s) => s.name)).toEqual(['base', 'smoke-test', 'target-image']);
+  });
+
+  test('username and password: login to the registries of the refs unless login-registry is set', () => {
+    const ci = load('gitlab-merge-request');
+    const a = planBuild(
+      inputs({ refs: 'r1.example.com/a:x\nr2.example.com:5000/b:y', username: 'u', password: 'p' }),
+      ci,
+      workspace(),
+    );
+    expect(a.login).toEqual({ registries: ['r1.example.com', 'r2.example.com:5000'], username: 'u', password: 'p' });
+    const b = planBuild(
+      inputs({ refs: 'r1.example.com/a:x', username: 'u', password: 'p', 'login-registry': 'r9.example.com' }),
+      ci,
+      workspace(),
+    );
+    expect(b.login?.registries).toEqual(['r9.example.com']);
+    expect(planBuild(inputs({ refs: 'r1.example.com/a:x', username: 'u' }), ci, workspace()).login).toBeUndefined();
+  });
+});
+
+describe('plan: bad inputs fail with exit code 2 and say what is wrong', () => {
+  const ci = load('gitlab-merge-request');
+
+  test('missing Dockerfile names the resolved path', () => {
+    const ws = workspace(undefined);
+    const err = problem(() => planBuild(inputs({ images: 'r.example.com/a', file: 'docker/Dockerfile.prod' }), ci, ws));
+    expect(err.exitCode).toBe(2);
+    expect(err.message).toContain(join(ws, 'docker/Dockerfile.prod'));
+  });
+
+  test('missing context directory names the resolved path', () => {
+    const ws = workspace();
+    const err = problem(() => planBuild(inputs({ images: 'r.example.com/a', context: 'nope' }), ci, ws));
+    expect(err).toBeInstanceOf(InputError);
+    expect(err.message).toContain(join(ws, 'nope'));
+  });
+
+  test.each(['target', 'smoke-target'])('unknown %s lists the stages', (input) => {
+    const err = problem(() => planBuild(inputs({ images: 'r.example.com/a', [input]: 'tests' }), ci, workspace()));
+    expect(err.exitCode).toBe(2);
+    expect(err.message).toContain(`input '${input}': stage 'tests'`);
+    expect(err.hint).toBe('stages there: base, smoke-test, target-image');
+  });
+
+  test('a tag rule producing an invalid tag names the tag', () => {
+    const err = problem(() =>
+      planBuild(inputs({ images: 'r.example.com/a', tags: 'type=raw,value=-bad' }), ci, workspace()),
+    );
+    expect(err.exitCode).toBe(2);
+    expect(err.message).toContain("'-bad'");
+  });
+
+  test('an invalid explicit ref is rejected by input parsing, naming it', () => {
+    const err = problem(() => inputs({ refs: 'r.example.com/a:bad tag!' }));
+    expect(err.exitCode).toBe(2);
+    expect(err.message).toContain("input 'refs'");
+    expect(err.message).toContain('bad tag!');
+  });
+
+  test('nothing to push', () => {
+    const err = problem(() => planBuild(inputs({}), ci, workspace()));
+    expect(err.message).toMatch(/nothing to push/);
+    expect(err.exitCode).toBe(2);
+  });
+
+  test('classic builder: several platforms or cache-to are input errors', () => {
+    expect(
+      problem(() =>
+        planBuild(
+          inputs({ images: 'r.example.com/a', builder: 'docker', platforms: 'linux/amd64,linux/arm64' }),
+          ci,
+          workspace(),
+        ),
+      ).message,
+    ).toMatch(/one platform/);
+    expect(
+      problem(() =>
+        planBuild(inputs({ images: 'r.example.com/a', builder: 'docker', 'cache-to': 'type=inline' }), ci, workspace()),
+      ).message,
+    ).toMatch(/cannot export a cache/);
+  });
+
+  test.each([
+    ['extract', 'deps.lock:deps.lock'],
+    ['extract', '/src/deps.lock'],
+    ['build-args', 'not a key=1'],
+    ['builder', 'kaniko'],
+    ['platforms', 'amd64'],
+    ['password', ''],
+  ])('input %s rejects %p', (name, value) => {
+    if (name === 'password') {
+      const err = problem(() => planBuild(inputs({ refs: 'r.example.com/a:x', password: 'secret' }), ci, workspace()));
+      expect(err.message).toContain("input 'username'");
+      return;
+    }
+    const err = problem(() => inputs({ [name]: value }));
+    expect(err.exitCode).toBe(2);
+    expect(err.message).toContain(`input '${name}'`);
+  });
+
+  test('build args may hold commas (one per line)', () => {
+    expect(inputs({ 'build-args': 'LIST=a,b,c\nSECRET_FROM_ENV' }).buildArgs).toEqual([
+      'LIST=a,b,c',
+      'SECRET_FROM_ENV',
+    ]);
+  });
+});

@@ -1,0 +1,68 @@
+// kaniko-build's plan: the Dockerfile and stages, the references, the registries and the
+// username/password pair, checked before anything runs (exit 2).
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { gitlabContext } from '../../../../src/lib/ci/context';
+import { parseInputs } from '../../../../src/runtime/inputs';
+import { ShiplineError } from '../../../../src/lib/util/errors';
+import step, { type Inputs } from '../../../../src/steps/kaniko-build/index';
+import { planKanikoBuild } from '../../../../src/steps/kaniko-build/plan';
+
+const made: string[] = [];
+const tmp = () => {
+  const d = fs.mkdtempSync(path.join(os.tmpdir(), 'shipline-kb-unit-'));
+  made.push(d);
+  return d;
+};
+afterAll(() => made.forEach((d) => fs.rmSync(d, { recursive: true, force: true })));
+
+const ci = gitlabContext({
+  GITLAB_CI: 'true',
+  CI_COMMIT_SHA: '0123456789abcdef0123456789abcdef01234567',
+  CI_COMMIT_BRANCH: 'main',
+  CI_DEFAULT_BRANCH: 'main',
+  CI_PIPELINE_SOURCE: 'push',
+});
+const inputs = (raw: Record<string, string>) => parseInputs(step.inputs, raw) as unknown as Inputs;
+
+describe('plan', () => {
+  test('unknown target / smoke-target and a missing Dockerfile fail with exit 2 before anything runs', () => {
+    const ws = tmp();
+    fs.writeFileSync(path.join(ws, 'Dockerfile'), 'FROM busybox AS build\nFROM build AS final\n');
+    const base = { push: 'false' };
+    expect(planKanikoBuild(inputs(base), ci, ws).build.pullRegistries).toEqual(['docker.io']);
+    for (const [over, msg] of [
+      [{ target: 'nope' }, /input 'target': stage 'nope' is not in/],
+      [{ 'smoke-target': 'smoke' }, /input 'smoke-target': stage 'smoke' is not in/],
+      [{ file: 'sub/Dockerfile' }, /Dockerfile not found: .*sub\/Dockerfile/],
+    ] as const) {
+      let err: unknown;
+      try {
+        planKanikoBuild(inputs({ ...base, ...over }), ci, ws);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(ShiplineError);
+      expect((err as ShiplineError).exitCode).toBe(2);
+      expect((err as Error).message).toMatch(msg);
+    }
+  });
+
+  test('username without password (or the reverse) is an early error naming both inputs', () => {
+    const ws = tmp();
+    fs.writeFileSync(path.join(ws, 'Dockerfile'), 'FROM busybox\n');
+    const plan = (raw: Record<string, string>) => () =>
+      planKanikoBuild(inputs({ images: 'harbor.example.com/team/app', ...raw }), ci, ws);
+    expect(plan({ username: 'u' })).toThrow("input 'password' is empty while 'username' is set");
+    expect(plan({ password: 'p' })).toThrow("input 'username' is empty while 'password' is set");
+    expect(plan({ username: 'u', password: 'p' })().login).toEqual({
+      registry: 'harbor.example.com',
+      username: 'u',
+      password: 'p',
+    });
+    expect(() => planKanikoBuild(inputs({ push: 'false', username: 'u', password: 'p' }), ci, ws)).toThrow(
+      "input 'registry' is empty and there is no image to take it from",
+    );
+  });
+});

@@ -1,0 +1,156 @@
+// run-in-container's inputs: the plan of a call, the options allow-list, copy specs, and
+// the declaration's own checks.
+import {
+  parseCopyIn,
+  parseCopyOut,
+  parseRunOptions,
+  planRun,
+  splitWords,
+  type Inputs,
+} from '../../../../src/steps/run-in-container/plan';
+import { InputError, parseInputs } from '../../../../src/runtime/inputs';
+import step from '../../../../src/steps/run-in-container/index';
+
+describe('options allow-list', () => {
+  it('splits words with quotes and escapes', () => {
+    expect(splitWords(`--label 'a b' --add-host "h:1.2.3.4" x\\ y`)).toEqual([
+      '--label',
+      'a b',
+      '--add-host',
+      'h:1.2.3.4',
+      'x y',
+    ]);
+    expect(() => splitWords(`--label 'open`)).toThrow(InputError);
+  });
+
+  it('keeps allowed options, in both spellings, and reports the network', () => {
+    const p = parseRunOptions('--memory 512m --cpus=1.5 --network none --read-only --tmpfs /tmp');
+    expect(p.args).toEqual([
+      '--memory',
+      '512m',
+      '--cpus',
+      '1.5',
+      '--network',
+      'none',
+      '--read-only',
+      '--tmpfs',
+      '/tmp',
+    ]);
+    expect(p.network).toBe('none');
+    expect(parseRunOptions('-u 1000:1000').user).toBe('1000:1000');
+    expect(parseRunOptions('').args).toEqual([]);
+  });
+
+  it.each([
+    ['--privileged', /--privileged.*privileged: true/],
+    ['--cap-add SYS_ADMIN', /--cap-add/],
+    ['-v /:/host', /'-v' is not allowed: host mounts/],
+    ['--env TOKEN=abc', /'--env' is not allowed: values would be in argv/],
+    ['-e TOKEN', /'-e' is not allowed/],
+    ['--security-opt seccomp=unconfined', /--security-opt/],
+    ['--pid=host', /'--pid' is not allowed/],
+    ['--frobnicate', /option '--frobnicate' is not allowed/],
+    ['--memory', /'--memory' needs a value/],
+    ['--init=yes', /takes no value/],
+    ['busybox', /'busybox' is not an option/],
+  ])('refuses %s, naming it', (text, re) => {
+    let err: unknown;
+    try {
+      parseRunOptions(text);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(InputError);
+    expect((err as InputError).message).toMatch(re);
+    expect((err as InputError).exitCode).toBe(2);
+  });
+});
+
+describe('copy specs', () => {
+  const ws = '/builds/team/app';
+  it('copy-in: workspace paths into the workdir or a given dir', () => {
+    expect(parseCopyIn(['.'], ws, '/app')).toEqual([{ host: ws, container: '/app' }]);
+    expect(parseCopyIn(['src:/opt/src', 'conf:etc'], ws, '/app')).toEqual([
+      { host: `${ws}/src`, container: '/opt/src' },
+      { host: `${ws}/conf`, container: '/app/etc' },
+    ]);
+    expect(() => parseCopyIn(['../other'], ws, '/app')).toThrow(/outside the workspace/);
+    expect(() => parseCopyIn([':/x'], ws, '/app')).toThrow(/no workspace path/);
+  });
+
+  it('copy-out: container-path:workspace-path, relative container paths under the workdir', () => {
+    expect(parseCopyOut(['dist/artifact.zip:artifact.zip', '/reports:out/reports'], ws, '/app')).toEqual([
+      { container: '/app/dist/artifact.zip', host: `${ws}/artifact.zip` },
+      { container: '/reports', host: `${ws}/out/reports` },
+    ]);
+    expect(() => parseCopyOut(['artifact.zip'], ws, '/app')).toThrow(/container-path:workspace-path/);
+    expect(() => parseCopyOut(['/a:/etc/passwd'], ws, '/app')).toThrow(/outside the workspace/);
+  });
+});
+
+describe('inputs', () => {
+  it('validates names and env names before main', () => {
+    expect(() => parseInputs(step.inputs, { name: '-bad' })).toThrow(/input 'name'/);
+    expect(() => parseInputs(step.inputs, { env: 'GOOD\nBAD-NAME' })).toThrow(/input 'env'/);
+    expect(() => parseInputs(step.inputs, { mode: 'restart' })).toThrow(/input 'mode'/);
+    const v = parseInputs(step.inputs, { image: 'a:1', run: 'make test\nmake lint, fast' });
+    expect(v).toMatchObject({
+      mode: 'run',
+      pull: 'missing',
+      workdir: '/app',
+      shell: 'sh -e',
+      network: 'host',
+      keep: false,
+      failFast: true,
+    });
+    expect(v.run).toEqual(['make test', 'make lint, fast']); // commands split on lines only
+  });
+});
+
+describe('the plan', () => {
+  const ws = '/builds/team/app';
+  const inputs = (over: Partial<Inputs> = {}): Inputs => ({
+    ...(parseInputs(step.inputs, { image: 'a:1', run: 'make test' }) as Inputs),
+    ...over,
+  });
+
+  it('run: the workspace copied in, network and privileged before the allowed options', () => {
+    const p = planRun(inputs({ privileged: true, options: '--memory 1g -u 1000' }), ws);
+    expect(p).toMatchObject({
+      starts: true,
+      image: 'a:1',
+      shell: ['sh', '-e'],
+      user: '1000',
+      stays: false,
+      copies: [{ host: ws, container: '/app' }],
+      outs: [],
+    });
+    expect(p.runOptions).toEqual(['--network', 'host', '--privileged', '--memory', '1g', '-u', '1000']);
+    expect(planRun(inputs({ options: '--network none' }), ws).runOptions).toEqual(['--network', 'none']);
+  });
+
+  it('start and keep stay; exec copies nothing by default; none copies nothing', () => {
+    expect(planRun(inputs({ mode: 'start' }), ws).stays).toBe(true);
+    expect(planRun(inputs({ keep: true }), ws).stays).toBe(true);
+    expect(planRun(inputs({ mode: 'exec', image: undefined }), ws)).toMatchObject({
+      starts: false,
+      copies: [],
+      stays: false,
+    });
+    expect(planRun(inputs({ copyIn: ['none'] }), ws).copies).toEqual([]);
+  });
+
+  it.each([
+    [{ shell: '  ' }, /input 'shell': is empty/],
+    [{ image: undefined }, /input 'image': is required for mode run/],
+    [{ mode: 'exec' as const, run: [] }, /input 'run': mode exec has nothing to do/],
+    [{ options: '--privileged' }, /input 'options'/],
+  ])('%j exits 2', (over, re) => {
+    expect(() => planRun(inputs(over), ws)).toThrow(re);
+    try {
+      planRun(inputs(over), ws);
+    } catch (e) {
+      expect((e as InputError).exitCode).toBe(2);
+    }
+  });
+});
