@@ -26,6 +26,11 @@ interface WorkflowParserBundle {
   ): { context: { errors: { getErrors(): { message: string }[] } }; value: unknown };
   convertActionTemplate(context: unknown, root: unknown): ActionTemplateLike;
   NoOperationTraceWriter: new () => unknown;
+  parseWorkflow(
+    file: { name: string; content: string },
+    trace: unknown,
+  ): { context: { errors: { getErrors(): { message: string }[] } }; value: unknown };
+  convertWorkflowTemplate(context: unknown, root: unknown): Promise<{ errors?: { Message: string }[] }>;
 }
 
 export interface ActionTemplateLike {
@@ -58,7 +63,7 @@ function workflowParser(): WorkflowParserBundle {
   const pkgDir = path.join(repoRoot, 'node_modules', '@actions', 'workflow-parser');
   const version = (JSON.parse(fs.readFileSync(path.join(pkgDir, 'package.json'), 'utf8')) as { version: string })
     .version;
-  const out = path.join(os.tmpdir(), `shipline-workflow-parser-${version}.cjs`);
+  const out = path.join(os.tmpdir(), `shipline-workflow-parser-${version}-2.cjs`);
   if (!fs.existsSync(out)) {
     const esbuild = require('esbuild') as typeof import('esbuild');
     const tmp = `${out}.${process.pid}.tmp`;
@@ -66,6 +71,7 @@ function workflowParser(): WorkflowParserBundle {
       stdin: {
         contents:
           "export { parseAction, convertActionTemplate } from './dist/actions/index.js';\n" +
+          "export { parseWorkflow, convertWorkflowTemplate } from './dist/index.js';\n" +
           "export { NoOperationTraceWriter } from './dist/templates/trace-writer.js';\n",
         resolveDir: pkgDir,
         sourcefile: 'workflow-parser-entry.js',
@@ -108,6 +114,21 @@ export function validateActionYml(
     result.template = template;
   }
   return result;
+}
+
+/** Validate a workflow file against GitHub's workflow schema (the parser GitHub runs). */
+export async function validateWorkflowYml(file: string): Promise<SchemaResult> {
+  const p = workflowParser();
+  const parsed = p.parseWorkflow(
+    { name: file, content: fs.readFileSync(file, 'utf8') },
+    new p.NoOperationTraceWriter(),
+  );
+  const errors = parsed.context.errors.getErrors().map((e) => e.message);
+  if (parsed.value !== undefined) {
+    const template = await p.convertWorkflowTemplate(parsed.context, parsed.value);
+    for (const e of template.errors ?? []) errors.push(e.Message);
+  }
+  return { ok: errors.length === 0 && parsed.value !== undefined, errors };
 }
 
 // ------------------------------------------------------------------ GitLab CI YAML
