@@ -34,6 +34,21 @@ const lazyPlugin = {
   },
 };
 
+// The AWS SDK's credential chain (src/lib/aws/sdk-chain.ts) is a third bundle,
+// dist/<step>/aws-sdk.js: compiling it costs more than a signed request's whole code, and it
+// is needed only when a job's credentials are neither in the environment nor a token file.
+const SDK_CHAIN = join(root, 'src/lib/aws/sdk-chain.ts');
+const sdkChainPlugin = (used) => ({
+  name: 'shipline-aws-sdk',
+  setup(b) {
+    b.onResolve({ filter: /\/sdk-chain$/ }, (args) => {
+      if (resolve(args.resolveDir, `${args.path}.ts`) !== SDK_CHAIN) return undefined;
+      used.add(args.importer);
+      return { path: './aws-sdk.js', external: true };
+    });
+  },
+});
+
 export function stepNames() {
   return readdirSync(join(root, 'src/steps'), { withFileTypes: true })
     .filter((d) => d.isDirectory() && existsSync(join(root, 'src/steps', d.name, 'index.ts')))
@@ -56,6 +71,7 @@ const catalog = [];
 for (const name of steps) {
   if (only.length && !only.includes(name)) continue;
   const outdir = join(root, 'dist', name);
+  const sdkUsers = new Set();
   rmSync(outdir, { recursive: true, force: true });
   await build({
     ...common,
@@ -71,10 +87,17 @@ for (const name of steps) {
       loader: 'js',
     },
     outfile: join(outdir, 'index.js'),
-    plugins: [lazyPlugin],
+    plugins: [lazyPlugin, sdkChainPlugin(sdkUsers)],
   });
   const lazy = join(root, 'src/steps', name, 'lazy.ts');
-  if (existsSync(lazy)) await build({ ...common, entryPoints: [lazy], outfile: join(outdir, 'lazy.js') });
+  if (existsSync(lazy))
+    await build({
+      ...common,
+      entryPoints: [lazy],
+      outfile: join(outdir, 'lazy.js'),
+      plugins: [sdkChainPlugin(sdkUsers)],
+    });
+  if (sdkUsers.size) await build({ ...common, entryPoints: [SDK_CHAIN], outfile: join(outdir, 'aws-sdk.js') });
 }
 for (const name of steps) {
   // With named steps, others keep their committed bundles (if any).

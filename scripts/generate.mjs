@@ -27,6 +27,26 @@ const modules = loadModules();
 const envName = (n) => modules[0].envName(n);
 const loadSteps = () => modules.map((m) => m.step);
 
+/**
+ * The anchors' names every wrapper also declares: aliases (same input), negated aliases
+ * (booleans meaning the opposite) and refused anchor inputs, each with no default, so a
+ * workflow written for the anchor passes unchanged and the runtime decides (aliases.ts).
+ */
+function anchorInputs(step) {
+  const out = [];
+  for (const [name, spec] of Object.entries(step.inputs)) {
+    const also = [...(spec.aliases ?? []), ...(spec.negatedAliases ?? [])];
+    if (also.length && (spec.githubDefault || spec.gitlabDefault)) {
+      throw new Error(`${step.name}: input ${name} has aliases and a platform default; give it a plain default`);
+    }
+    for (const a of spec.aliases ?? []) out.push([a, `Same as \`${name}\` (the anchor action's name for it).`]);
+    for (const a of spec.negatedAliases ?? []) out.push([a, `The opposite of \`${name}\` (the anchor action's name).`]);
+  }
+  for (const [name, u] of Object.entries(step.unsupported ?? {}))
+    out.push([name, `Not supported by shipline: ${u.why}`]);
+  return out;
+}
+
 function githubAction(step, dir = '../../dist') {
   const inputs = {};
   for (const [name, spec] of Object.entries(step.inputs)) {
@@ -35,8 +55,12 @@ function githubAction(step, dir = '../../dist') {
     if (def !== undefined) i.default = def;
     inputs[name] = i;
   }
+  for (const [name, description] of anchorInputs(step)) inputs[name] = { description, required: false };
   const outputs = {};
-  for (const [name, out] of Object.entries(step.outputs)) outputs[name] = { description: out.description };
+  for (const [name, out] of Object.entries(step.outputs)) {
+    outputs[name] = { description: out.description };
+    for (const a of out.aliases ?? []) outputs[a] = { description: `Same as \`${name}\` (the anchor action's name).` };
+  }
   const runs = { using: 'node24', main: `${dir}/${step.name}/index.js` };
   if (step.post) Object.assign(runs, { post: `${dir}/${step.name}/post.js`, 'post-if': 'always()' });
   return (
@@ -53,52 +77,73 @@ function githubAction(step, dir = '../../dist') {
   );
 }
 
-// The one piece of shell a template carries: get the pinned dist/ of this component
-// project at component.sha (unless SHIPLINE_HOME already holds it, e.g. a local run or
-// a tool image), with the job token supplied by a credential helper that reads it from
-// the environment, so it is never in argv or the log.
+// The job's private directory (src/runtime/private.ts): outside the checkout, created
+// fresh by the job's first line; a directory already there (planted by a checkout, left by
+// another job) fails the job instead of being used. after_script removes it.
+const RUN_DIR = '/tmp/shipline-$CI_JOB_ID';
+const MAKE_RUN_DIR =
+  'mkdir -m 700 "$SHIPLINE_RUN_DIR" || { echo "shipline: $SHIPLINE_RUN_DIR already exists; this job did not create it and will not use it" >&2; exit 1; }';
+
+// The shipline job image (Dockerfile) sets SHIPLINE_HOME=/opt/shipline: nothing to fetch.
+// Another image gets the pinned dist/ of this component project at component.sha into the
+// private directory, with the job token supplied by a credential helper that reads it from
+// the environment, so it is never in argv or the log. Never a path in the checkout.
 const FETCH =
-  '[ -f "$SHIPLINE_HOME/dist/$SHIPLINE_STEP/index.js" ] || ( export GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=credential.helper ' +
-  'GIT_CONFIG_VALUE_0=\'!f() { echo username=gitlab-ci-token; echo "password=$CI_JOB_TOKEN"; }; f\' && ' +
+  'export SHIPLINE_HOME="${SHIPLINE_HOME:-$SHIPLINE_RUN_DIR/code}" && [ -f "$SHIPLINE_HOME/dist/$SHIPLINE_STEP/index.js" ] || ' +
+  '( { command -v node && command -v git; } >/dev/null 2>&1 || ' +
+  '{ echo "shipline: this image has no shipline (SHIPLINE_HOME) and no node >= 20 and git to fetch it: use the default image" >&2; exit 1; }; ' +
+  'export GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=credential.helper GIT_CONFIG_VALUE_0=\'!f() { echo username=gitlab-ci-token; echo "password=$CI_JOB_TOKEN"; }; f\' && ' +
   'git init -q "$SHIPLINE_HOME" && cd "$SHIPLINE_HOME" && ' +
   'git fetch -q --depth 1 --filter=blob:none "$CI_SERVER_URL/$SHIPLINE_PROJECT.git" "$SHIPLINE_REF" && ' +
   'git checkout -q FETCH_HEAD -- "dist/$SHIPLINE_STEP" )';
 
-// Docker-CLI images (docker:27-cli, the default of docker steps) are Alpine without node:
-// add node and git there; any other image must bring them.
-const NODE =
-  'command -v node >/dev/null 2>&1 && command -v git >/dev/null 2>&1 || { command -v apk >/dev/null 2>&1 && apk add -q --no-cache nodejs git; } || ' +
-  '{ echo "shipline: the job image needs node >= 20 and git (set the image input)" >&2; exit 1; }';
+// The env file the step wrote in the private directory (or SHIPLINE_ENV_FILE), for the
+// job's later script lines.
+const SOURCE_ENV =
+  '[ ! -f "${SHIPLINE_ENV_FILE:-$SHIPLINE_RUN_DIR/env}" ] || . "${SHIPLINE_ENV_FILE:-$SHIPLINE_RUN_DIR/env}"';
+
+// The job image by default: the shipline job image built from the included commit
+// (`<registry>/<shipline-project>/job:<sha>`, pushed by the project's own pipeline).
+const DEFAULT_IMAGE = '$CI_REGISTRY/$[[ inputs.shipline-project ]]/job:$[[ component.sha ]]';
 
 function gitlabTemplate(step) {
   const hints = step.gitlab ?? {};
   // A step whose own input is `image` (run-in-container) gets the job image as `job-image`.
   const jobImage = step.inputs.image ? 'job-image' : 'image';
+  const imageInput = {
+    description:
+      'Job image. Default: the shipline job image of this version (`$CI_REGISTRY/<shipline-project>/job:<component sha>`: ' +
+      'node, git, the docker CLI, buildah and shipline; nothing is installed or fetched). Another image needs node >= 20 and git ' +
+      '(the job then fetches the pinned dist/ with the job token)' +
+      (hints.needsDocker ? ', and the docker CLI' : '') +
+      '.',
+    default: '$SHIPLINE_DEFAULT_IMAGE',
+  };
+  const extra = { ...(hints.extraInputs ?? {}) };
+  // A step may word the image's needs (e.g. kaniko-build's buildah); the default stays the job image.
+  if (extra[jobImage])
+    imageInput.description = `${extra[jobImage].description} Default: the shipline job image of this version.`;
+  delete extra[jobImage];
   const inputs = {
     'job-name': {
       description: 'Name of the job this component adds (two includes need two names).',
       default: step.name,
     },
     stage: { description: 'Stage of the job.', default: hints.stage ?? 'build' },
-    [jobImage]: {
-      description:
-        'Job image: needs node >= 20 and git (an Alpine image without them gets them with apk)' +
-        (hints.needsDocker ? ', and the docker CLI' : '') +
-        '.',
-      default: hints.image ?? 'node:24',
-    },
+    [jobImage]: imageInput,
     'shipline-project': {
       description:
-        'Path of the shipline component project on this instance, where the job fetches the pinned dist/ from.',
+        'Path of the shipline component project on this instance (lowercase): its registry holds the default job image, and a job in another image fetches the pinned dist/ from it.',
       default: 'shipline/shipline',
     },
-    ...(hints.extraInputs ?? {}),
+    ...extra,
   };
   const variables = {
     SHIPLINE_STEP: step.name,
     SHIPLINE_REF: '$[[ component.sha ]]',
     SHIPLINE_PROJECT: '$[[ inputs.shipline-project ]]',
-    SHIPLINE_HOME: '$CI_PROJECT_DIR/.shipline/code',
+    SHIPLINE_DEFAULT_IMAGE: DEFAULT_IMAGE,
+    SHIPLINE_RUN_DIR: RUN_DIR,
   };
   for (const [name, spec] of Object.entries(step.inputs)) {
     const i = { description: spec.description };
@@ -117,16 +162,23 @@ function gitlabTemplate(step) {
     // Inputs reach the job as variables, never as text inside script.
     variables[`SHIPLINE_INPUT_${envName(name)}`] = `$[[ inputs.${name} ]]`;
   }
+  for (const [name, description] of anchorInputs(step)) {
+    inputs[name] = { description, default: '' };
+    variables[`SHIPLINE_INPUT_${envName(name)}`] = `$[[ inputs.${name} ]]`;
+  }
   const call = `node "$SHIPLINE_HOME/dist/${step.name}/index.js"`;
-  const script = [NODE, FETCH, call];
-  if (hints.sourceEnv) script.push('. "${SHIPLINE_ENV_FILE:-.shipline/env}"');
+  const script = [MAKE_RUN_DIR, FETCH, call];
+  if (hints.sourceEnv) script.push(SOURCE_ENV);
   if (hints.userScript) script.push('$[[ inputs.script ]]');
   const job = {
     stage: '$[[ inputs.stage ]]',
     image: `$[[ inputs.${jobImage} ]]`,
     variables,
     script,
-    after_script: [`[ ! -f "$SHIPLINE_HOME/dist/${step.name}/index.js" ] || ${call} --post`],
+    // A new shell: SHIPLINE_HOME as the script set it; then the private directory goes.
+    after_script: [
+      `h="\${SHIPLINE_HOME:-$SHIPLINE_RUN_DIR/code}"; [ ! -f "$h/dist/${step.name}/index.js" ] || node "$h/dist/${step.name}/index.js" --post; rm -rf "$SHIPLINE_RUN_DIR"`,
+    ],
     artifacts: { reports: { dotenv: '.shipline/outputs.env' }, ...(hints.artifacts ? { paths: hints.artifacts } : {}) },
   };
   if (hints.rules) job.rules = hints.rules;
@@ -154,15 +206,27 @@ function readmeSection(step) {
         ? `\`${spec.default}\``
         : (spec.defaultDoc ?? (spec.gitlabDefault ? `GitLab: \`${spec.gitlabDefault}\`` : ''));
     const opts = spec.options ? ` One of: ${spec.options.map((o) => `\`${o}\``).join(', ')}.` : '';
-    lines.push(`| \`${name}\` | ${type} | ${mdEscape(def)} | ${mdEscape(spec.description + opts)} |`);
+    const also = [
+      ...(spec.aliases ?? []).map((a) => `\`${a}\``),
+      ...(spec.negatedAliases ?? []).map((a) => `\`${a}\` (negated)`),
+    ];
+    const names = also.length ? ` Also ${also.join(', ')}.` : '';
+    lines.push(`| \`${name}\` | ${type} | ${mdEscape(def)} | ${mdEscape(spec.description + opts + names)} |`);
+  }
+  const refused = Object.entries(step.unsupported ?? {});
+  if (refused.length) {
+    lines.push('', '| refused anchor input | why |', '|---|---|');
+    for (const [name, u] of refused) lines.push(`| \`${name}\` | ${mdEscape(u.why)} |`);
   }
   if (step.exports && Object.keys(step.exports).length) {
     lines.push('', '| exported variable | when / what |', '|---|---|');
     for (const [name, what] of Object.entries(step.exports)) lines.push(`| \`${name}\` | ${mdEscape(what)} |`);
   }
   lines.push('', '| output | description |', '|---|---|');
-  for (const [name, out] of Object.entries(step.outputs))
-    lines.push(`| \`${name}\` | ${mdEscape(out.description)}${out.secret ? ' (secret)' : ''} |`);
+  for (const [name, out] of Object.entries(step.outputs)) {
+    const also = out.aliases?.length ? ` Also \`${out.aliases.join('`, `')}\`.` : '';
+    lines.push(`| \`${name}\` | ${mdEscape(out.description + also)}${out.secret ? ' (secret)' : ''} |`);
+  }
   lines.push('');
   return lines.join('\n');
 }

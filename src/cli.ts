@@ -19,7 +19,8 @@ function usage(): string {
     ...SHIPLINE_CATALOG.map((s) => `  ${s.name.padEnd(width)}  ${s.description}`),
     '',
     'Inputs also come from SHIPLINE_INPUT_<NAME> variables (e.g. SHIPLINE_INPUT_ROLE_ARN).',
-    'Outputs print as name=value; exported variables go to $SHIPLINE_ENV_FILE (.shipline/env).',
+    'Outputs print as name=value; exported variables go to $SHIPLINE_ENV_FILE, by default the file env',
+    'in the private run directory $SHIPLINE_RUN_DIR (outside the workspace; see docs/security.md).',
     '',
   ].join('\n');
 }

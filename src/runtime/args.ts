@@ -1,7 +1,7 @@
 // CLI argument parsing and help text, generated from the step declaration.
 import type { InputSpec, StepDef } from './define';
-import { envName, InputError } from './inputs';
-import type { RawInputs } from './inputs';
+import { envName, InputError, type RawInputs } from './inputs';
+import { canonicalName, inputNames } from './aliases';
 
 export interface ParsedArgs {
   inputs: RawInputs;
@@ -10,7 +10,7 @@ export interface ParsedArgs {
 }
 
 /** `--name value`, `--name=value`, repeated flags for lists, bare `--flag` = true. */
-export function parseArgs(step: Pick<StepDef, 'name' | 'inputs'>, argv: string[]): ParsedArgs {
+export function parseArgs(step: Pick<StepDef, 'name' | 'inputs' | 'unsupported'>, argv: string[]): ParsedArgs {
   const inputs: RawInputs = {};
   let post = false;
   let help = false;
@@ -33,9 +33,11 @@ export function parseArgs(step: Pick<StepDef, 'name' | 'inputs'>, argv: string[]
     }
     const eq = arg.indexOf('=');
     const name = eq > 0 ? arg.slice(2, eq) : arg.slice(2);
-    const spec: InputSpec | undefined = step.inputs[name];
+    const named = canonicalName(step, name);
+    const spec: InputSpec | undefined =
+      named?.negated === true ? { type: 'boolean', description: '' } : (named?.spec ?? unsupportedSpec(step, name));
     if (!spec) {
-      const near = closest(name, Object.keys(step.inputs));
+      const near = closest(name, inputNames(step));
       const known = Object.keys(step.inputs)
         .map((n) => `--${n}`)
         .join(', ');
@@ -56,6 +58,11 @@ export function parseArgs(step: Pick<StepDef, 'name' | 'inputs'>, argv: string[]
     else throw new InputError(name, 'is given twice', `give --${name} once`);
   }
   return { inputs, post, help };
+}
+
+/** An anchor input shipline refuses: taken as a plain value here, refused with its reason later. */
+function unsupportedSpec(step: Pick<StepDef, 'unsupported'>, name: string): InputSpec | undefined {
+  return step.unsupported?.[name] ? { description: '' } : undefined;
 }
 
 /** Edit distance, for "did you mean" (names are short: the plain table is fine). */
@@ -113,7 +120,15 @@ export function stepHelp(step: StepDef): string {
     lines.push(`  --${name} (${bits.join('; ')})`);
     lines.push(`      ${wrap(spec.description, 76, '      ')}`);
     lines.push(`      env: SHIPLINE_INPUT_${envName(name)}`);
+    const also = [
+      ...(spec.aliases ?? []).map((a) => `--${a}`),
+      ...(spec.negatedAliases ?? []).map((a) => `--${a} (negated)`),
+    ];
+    if (also.length) lines.push(`      also: ${also.join(', ')}`);
   }
+  const unsupported = Object.keys(step.unsupported ?? {});
+  if (unsupported.length)
+    lines.push('', `Refused anchor inputs (see README): ${unsupported.map((n) => `--${n}`).join(', ')}`);
   lines.push('', 'Outputs:');
   for (const [name, out] of Object.entries(step.outputs))
     lines.push(`  ${name}: ${wrap(out.description, 70, '      ')}`);

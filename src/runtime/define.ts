@@ -2,6 +2,7 @@
 // the generated wrappers (action.yml, GitLab templates, README tables) are all derived.
 import type { CiContext } from '../lib/ci/context';
 import type { Env } from '../lib/util/env';
+import type { UnsupportedInput } from './aliases';
 
 export type InputType = 'string' | 'boolean' | 'number' | 'list';
 
@@ -26,6 +27,10 @@ export interface InputSpec {
   githubDefault?: string;
   /** Default value spelled for docs only (e.g. computed at run time). */
   defaultDoc?: string;
+  /** The same input under an anchor action's name (`role-to-assume` for `role-arn`). */
+  aliases?: readonly string[];
+  /** Booleans: an anchor's name meaning the opposite (`skip-logout` for `logout`). */
+  negatedAliases?: readonly string[];
 }
 
 export type InputSpecs = Record<string, InputSpec>;
@@ -57,6 +62,8 @@ export type InputValues<S extends InputSpecs> = {
 export interface OutputSpec {
   description: string;
   secret?: boolean;
+  /** The same output under an anchor action's name (`imageid` for `image-id`). */
+  aliases?: readonly string[];
 }
 
 export type Platform = 'github' | 'gitlab' | 'cli';
@@ -88,7 +95,12 @@ export interface Ctx<I, L = never> {
   readonly ci: CiContext;
   /** Where the job's checkout lives. */
   readonly workspace: string;
-  /** A temp dir private to this job. */
+  /**
+   * A directory private to this job (0700, outside the checkout, created on first use):
+   * GitLab $SHIPLINE_RUN_DIR/tmp, GitHub $RUNNER_TEMP/shipline/tmp, CLI a per-user dir
+   * under the system temp dir. A post acts only on paths under it (`ownedPath` in
+   * src/lib/util/paths.ts).
+   */
   readonly tempDir: string;
   readonly log: Logger;
   /** Set an output. Secret outputs are masked (GitHub) and never written to dotenv (GitLab). */
@@ -112,6 +124,8 @@ export interface StepDef<S extends InputSpecs = InputSpecs, L = unknown> {
   outputs: Record<string, OutputSpec>;
   /** Variables the step may export (documented; exported through ctx.exportVariable). */
   exports?: Record<string, string>;
+  /** Anchor inputs shipline does not honour: refused (exit 2) when given, saying why. */
+  unsupported?: Record<string, UnsupportedInput>;
   /** `() => import('./lazy')`: becomes dist/<step>/lazy.js, reached through ctx.lazy(). */
   lazy?: () => Promise<L>;
   main(ctx: Ctx<InputValues<S>, L>): Promise<void>;
@@ -123,7 +137,10 @@ export interface StepDef<S extends InputSpecs = InputSpecs, L = unknown> {
 export interface GitlabJobHints {
   /** Default stage. */
   stage?: string;
-  /** Default job image (input `image`, or `job-image` when the step has its own `image`). */
+  /**
+   * Unused since #14: every template's job image (input `image`, or `job-image` when the
+   * step has its own `image`) defaults to the shipline job image of the included version.
+   */
   image?: string;
   /** The job runs the docker CLI (said in the image input's description). */
   needsDocker?: boolean;

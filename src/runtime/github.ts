@@ -7,7 +7,7 @@ import { EOL } from 'node:os';
 import type { Logger } from './define';
 import type { PlatformIO } from './platform';
 import { writeOut } from './stdio';
-import { redact, registerSecret } from '../lib/util/redact';
+import { maskable, redact, registerSecret } from '../lib/util/redact';
 import type { Env } from '../lib/util/env';
 
 function escapeData(s: string): string {
@@ -36,8 +36,9 @@ export function githubIO(env: Env, write: (s: string) => void = writeOut): Platf
     else write(`::set-env name=${name}::${escapeData(value)}${EOL}`);
   };
   const mask = (value: string) => {
-    registerSecret(value);
-    for (const part of value.split(/\r?\n/)) if (part.trim() !== '') write(`::add-mask::${escapeData(part)}${EOL}`);
+    // `::add-mask::` of a 1–3 character value masks every such character in the log.
+    if (!registerSecret(value)) return;
+    for (const part of value.split(/\r?\n/)) if (maskable(part.trim())) write(`::add-mask::${escapeData(part)}${EOL}`);
   };
   const log: Logger = {
     info: (m) => line(m),
@@ -78,10 +79,10 @@ export function githubIO(env: Env, write: (s: string) => void = writeOut): Platf
       if (file) appendFileSync(file, redact(markdown) + EOL, 'utf8');
     },
     exportedNames: () => [...exported],
-    unexport(names) {
+    unexport(names, before = {}) {
       // Post steps of the actions that ran earlier run after this one, with GITHUB_ENV
-      // applied: blank what main exported so they do not run with it.
-      for (const n of names) setEnv(n, '');
+      // applied: give back what the job had before main (or blank it) so they run with that.
+      for (const n of names) setEnv(n, before[n] ?? '');
     },
     fail(message, hint) {
       write(`::error::${escapeData(redact(message))}${EOL}`);

@@ -1,17 +1,31 @@
-// GitLab CI and CLI runtime: files instead of a runner protocol.
-//  - outputs: printed as `name=value` on stdout and, non-secret only, written to the dotenv
-//    file SHIPLINE_OUTPUT_FILE (default .shipline/outputs.env) as <STEP>_<OUTPUT>=value
-//    for `artifacts:reports:dotenv`;
-//  - exported variables: POSIX `export NAME='value'` lines in SHIPLINE_ENV_FILE (default
-//    .shipline/env, mode 0600) that the next script line sources; removed by --post;
-//  - state between main and --post (after_script): a 0600 JSON file.
+// GitLab CI and CLI runtime: files instead of a runner protocol. Nothing is read back from
+// the checkout (docs/security.md); what must last between steps and phases lives in the
+// job's private directory (private.ts):
+//  - outputs: printed as `name=value` on stdout; non-secret ones are kept in
+//    <run>/outputs.json and, from that record, the dotenv file SHIPLINE_OUTPUT_FILE
+//    (default .shipline/outputs.env in the workspace, where GitLab reads
+//    `artifacts:reports:dotenv`) is written fresh as <STEP>_<OUTPUT>=value lines;
+//  - exported variables: kept in <run>/exports.json and written as POSIX
+//    `export NAME='value'` lines to SHIPLINE_ENV_FILE (default <run>/env, mode 0600)
+//    that the next script line sources; removed by --post;
+//  - state between main and --post (after_script): <run>/state/<step>.json (0600),
+//    written on every set.
 // Logs go to stderr so stdout carries only outputs; GitLab shows both.
-import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, isAbsolute, join } from 'node:path';
+import { existsSync, lstatSync, mkdirSync, readFileSync } from 'node:fs';
+import { isAbsolute, join } from 'node:path';
 import { isatty } from 'node:tty';
 import type { Logger, Platform } from './define';
 import type { PlatformIO } from './platform';
 import { writeErr, writeOut } from './stdio';
+import {
+  createExclusive,
+  ensurePrivateDir,
+  isUnder,
+  readNoFollow,
+  removeFile,
+  writeFresh,
+  writePrivateFile,
+} from './private';
 import { redact, registerSecret } from '../lib/util/redact';
 import type { Env } from '../lib/util/env';
 import { envName } from './inputs';
@@ -21,6 +35,8 @@ export interface FileIOOptions {
   env: Env;
   workspace: string;
   platform: Extract<Platform, 'gitlab' | 'cli'>;
+  /** The job's private directory, created (or checked) on first call. */
+  runDir: () => string;
   stdout?: (s: string) => void;
   stderr?: (s: string) => void;
 }
@@ -29,18 +45,17 @@ export function shellQuote(value: string): string {
   return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
-export function shipPath(env: Env, workspace: string, variable: string, fallback: string): string {
-  const p = env[variable] || fallback;
+/** A path named by a variable (relative to the workspace), or undefined when unset. */
+export function shipPath(env: Env, workspace: string, variable: string): string | undefined {
+  const p = env[variable];
+  if (!p) return undefined;
   return isAbsolute(p) ? p : join(workspace, p);
-}
-
-function ensureDir(file: string): void {
-  mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
 }
 
 /**
  * Reads `export NAME='value'` / `NAME=value` lines back into a map of NAME -> the text
- * after `=` as written (quoted values may span lines, e.g. a key).
+ * after `=` as written (quoted values may span lines, e.g. a key). For tests and tools:
+ * the runtime itself never reads an env file back.
  */
 export function readAssignments(file: string): Map<string, string> {
   const map = new Map<string, string>();
@@ -51,18 +66,39 @@ export function readAssignments(file: string): Map<string, string> {
   return map;
 }
 
-/** Removes NAMEs from an env file; deletes the file when nothing is left. */
-export function removeAssignments(file: string, names: string[]): void {
-  const map = readAssignments(file);
-  for (const n of names) map.delete(n);
-  if (map.size === 0) rmSync(file, { force: true });
-  else writePrivate(file, [...map].map(([k, v]) => `export ${k}=${v}`).join('\n') + '\n');
+/**
+ * Why GitLab cannot carry a value through a dotenv report exactly, or undefined when it
+ * can. GitLab's parser (Ci::ParseDotenvArtifactService#scan_line!) reads `KEY=value` per
+ * line and strips whitespace around both; quotes are kept as they are, so values are
+ * written unquoted and only single-line values without outer whitespace fit.
+ */
+export function dotenvProblem(value: string): string | undefined {
+  if (/[\r\n]/.test(value)) return 'it spans lines';
+  if (/^\s|\s$/.test(value)) return 'it starts or ends with whitespace';
+  return undefined;
 }
 
-function writePrivate(file: string, text: string): void {
-  ensureDir(file);
-  writeFileSync(file, text, { mode: 0o600 });
-  chmodSync(file, 0o600);
+/** The dotenv text GitLab reads back as exactly `values`. */
+export function dotenvText(values: Iterable<[string, string]>): string {
+  return [...values].map(([k, v]) => `${k}=${v}\n`).join('');
+}
+
+type Record_ = Record<string, string>;
+
+function readRecord(file: string): Record_ {
+  const text = readNoFollow(file);
+  if (text === undefined) return {};
+  try {
+    const parsed = JSON.parse(text) as unknown;
+    if (parsed && typeof parsed === 'object' && !Array.isArray(parsed)) {
+      const out: Record_ = {};
+      for (const [k, v] of Object.entries(parsed as Record<string, unknown>)) if (typeof v === 'string') out[k] = v;
+      return out;
+    }
+  } catch {
+    // not ours: start over
+  }
+  return {};
 }
 
 export function fileIO(opts: FileIOOptions): PlatformIO {
@@ -74,22 +110,36 @@ export function fileIO(opts: FileIOOptions): PlatformIO {
   const color = !gitlab && isatty(2) && !env.NO_COLOR;
   const paint = (code: string, s: string) => (color ? `\x1b[${code}m${s}\x1b[0m` : s);
   const line = (s: string) => err(redact(s) + '\n');
-  const outputFile = shipPath(env, workspace, 'SHIPLINE_OUTPUT_FILE', '.shipline/outputs.env');
-  const envFile = shipPath(env, workspace, 'SHIPLINE_ENV_FILE', '.shipline/env');
-  const stateFile = shipPath(env, workspace, 'SHIPLINE_STATE_DIR', '.shipline/state') + `/${step}.json`;
+  const checkoutDir = join(workspace, '.shipline');
+  const outputFile = shipPath(env, workspace, 'SHIPLINE_OUTPUT_FILE') ?? join(checkoutDir, 'outputs.env');
+  const givenEnvFile = shipPath(env, workspace, 'SHIPLINE_ENV_FILE');
+  const givenStateDir = shipPath(env, workspace, 'SHIPLINE_STATE_DIR');
+  const envFile = () => givenEnvFile ?? join(opts.runDir(), 'env');
+  const stateFile = () => {
+    const dir = givenStateDir ?? join(opts.runDir(), 'state');
+    if (givenStateDir) mkdirSync(dir, { recursive: true, mode: 0o700 });
+    else ensurePrivateDir(dir);
+    return join(dir, `${step}.json`);
+  };
+  const outputsRecord = () => join(opts.runDir(), 'outputs.json');
+  const exportsRecord = () => join(opts.runDir(), 'exports.json');
   const dotenv = new Map<string, string>();
   const exported = new Map<string, string>();
-  let state: Record<string, string> | undefined;
+  let state: Record_ | undefined;
   let sectionSeq = 0;
 
-  const loadState = (): Record<string, string> => {
-    if (state) return state;
-    try {
-      state = JSON.parse(readFileSync(stateFile, 'utf8')) as Record<string, string>;
-    } catch {
-      state = {};
+  const loadState = (): Record_ => (state ??= readRecord(stateFile()));
+
+  const writeEnvFile = (vars: Record_) => {
+    const file = envFile();
+    const names = Object.keys(vars);
+    if (names.length === 0) {
+      removeFile(file);
+      return;
     }
-    return state;
+    const text = names.map((k) => `export ${k}=${shellQuote(vars[k]!)}`).join('\n') + '\n';
+    if (givenEnvFile === undefined) writePrivateFile(file, text);
+    else writeFresh(file, text, 0o600, workspace, checkoutDir);
   };
 
   const log: Logger = {
@@ -118,6 +168,25 @@ export function fileIO(opts: FileIOOptions): PlatformIO {
   return {
     platform: opts.platform,
     log,
+    begin() {
+      // The first shipline step of the job (or the first ever on this machine for the CLI):
+      // say once that a `.shipline/` in the checkout is ignored, and drop a dotenv report
+      // the checkout brought, so only what steps of this job wrote is uploaded.
+      const run = opts.runDir();
+      if (!createExclusive(join(run, 'checked'))) return; // an earlier step of this job did it
+      let st;
+      try {
+        st = lstatSync(checkoutDir);
+      } catch {
+        return; // none: the usual case
+      }
+      log.warn(
+        `ignoring ${checkoutDir} in the checkout: shipline keeps its code, state and variables in ${run} and writes only its dotenv report there`,
+      );
+      // A link or a file in its place is removed itself (never what it points to).
+      if (!st.isDirectory()) removeFile(checkoutDir);
+      else if (isUnder(checkoutDir, outputFile)) removeFile(outputFile);
+    },
     setOutput(name, value, secret) {
       if (secret) {
         // Secret outputs never reach stdout or dotenv artifacts: only the 0600 env file.
@@ -136,8 +205,11 @@ export function fileIO(opts: FileIOOptions): PlatformIO {
     },
     secret: registerSecret,
     saveState(name, value) {
-      loadState()[name] = value;
-      writePrivate(stateFile, JSON.stringify(state));
+      const s = loadState();
+      if (value === '') delete s[name];
+      else s[name] = value;
+      // On disk before the step goes on: --post can act on it after a SIGKILL.
+      writePrivateFile(stateFile(), JSON.stringify(s));
     },
     getState(name) {
       return loadState()[name];
@@ -150,7 +222,11 @@ export function fileIO(opts: FileIOOptions): PlatformIO {
     exportedNames: () => [...exported.keys()],
     unexport(names) {
       for (const n of names) exported.delete(n);
-      removeAssignments(envFile, names);
+      const vars = readRecord(exportsRecord());
+      for (const n of names) delete vars[n];
+      if (Object.keys(vars).length) writePrivateFile(exportsRecord(), JSON.stringify(vars));
+      else removeFile(exportsRecord());
+      writeEnvFile(vars);
     },
     fail(message, hint) {
       line(paint('31', `error: ${message}`));
@@ -158,17 +234,27 @@ export function fileIO(opts: FileIOOptions): PlatformIO {
     },
     finish() {
       if (dotenv.size) {
-        const merged = readAssignments(outputFile);
-        for (const [k, v] of dotenv) merged.set(k, redact(v));
-        ensureDir(outputFile);
-        writeFileSync(outputFile, [...merged].map(([k, v]) => `${k}=${v}`).join('\n') + '\n');
+        // Every earlier step's values stay byte-exact: they come from the record, never
+        // from the file in the workspace.
+        const record = readRecord(outputsRecord());
+        for (const [k, v] of dotenv) {
+          const value = redact(v);
+          const problem = dotenvProblem(value);
+          if (problem) {
+            log.warn(`output ${k} is left out of the dotenv report: ${problem}, which GitLab would not keep`);
+            delete record[k];
+          } else record[k] = value;
+        }
+        writePrivateFile(outputsRecord(), JSON.stringify(record));
+        writeFresh(outputFile, dotenvText(Object.entries(record)), 0o644, workspace, checkoutDir);
       }
       if (exported.size) {
-        const merged = new Map<string, string>();
-        for (const [k, v] of readAssignments(envFile)) merged.set(k, v);
-        for (const [k, v] of exported) merged.set(k, shellQuote(v));
-        writePrivate(envFile, [...merged].map(([k, v]) => `export ${k}=${v}`).join('\n') + '\n');
-        line(`exported ${[...exported.keys()].join(', ')} to ${envFile} (source it: . ${envFile})`);
+        const vars = readRecord(exportsRecord());
+        for (const [k, v] of exported) vars[k] = v;
+        writePrivateFile(exportsRecord(), JSON.stringify(vars));
+        writeEnvFile(vars);
+        const file = envFile();
+        line(`exported ${[...exported.keys()].join(', ')} to ${file} (source it: . ${file})`);
       }
     },
   };

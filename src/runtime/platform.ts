@@ -15,7 +15,10 @@ export interface PlatformIO {
   /** Names this phase wrote to the env file (saved so --post can remove them). */
   exportedNames(): string[];
   /** Removes variables a main phase exported (post/after_script cleanup). */
-  unexport(names: string[]): void;
+  /** `before`: the values the job had before main exported them (GitHub restores them). */
+  unexport(names: string[], before?: Record<string, string>): void;
+  /** Called once inputs are valid, before main or post (GitLab/CLI: opens the private dir). */
+  begin?(): void;
   /** Flush files at the end of a phase. */
   finish(): void;
 }

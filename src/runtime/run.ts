@@ -1,16 +1,18 @@
 // The one runner every bundle and the CLI go through: read raw inputs for the platform,
 // validate them (before any heavy module loads), build ctx, run main or post, and turn
 // errors into the platform's failure form and an exit code (0 ok, 1 failure, 2 bad input).
-import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Ctx, Json, Platform, StateSlot, StepDef } from './define';
 import { envName, parseInputs, type RawInputs } from './inputs';
+import { asWritten, resolveAliases } from './aliases';
 import { parseArgs, stepHelp } from './args';
 import type { PlatformIO } from './platform';
 import { githubIO } from './github';
 import { writeErr, writeOut } from './stdio';
 import { fileIO } from './gitlab';
 import { errorMessage, isShiplineError, ShiplineError } from '../lib/util/errors';
-import { registerSecret } from '../lib/util/redact';
+import { maskable, registerSecret } from '../lib/util/redact';
+import { ensurePrivateDir, openRunDir, runDirPath } from './private';
 import { detectContext, type CiContext } from '../lib/ci/context';
 import type { Env } from '../lib/util/env';
 
@@ -24,7 +26,19 @@ export interface RunOptions {
   /** Override output streams (tests). */
   stdout?: (s: string) => void;
   stderr?: (s: string) => void;
+  /**
+   * Where SIGTERM/SIGINT come from while main runs (runAndExit: the process). On one, the
+   * step's post runs once and runStep resolves 143 (SIGTERM) or 130 (SIGINT).
+   */
+  signals?: SignalSource;
 }
+
+export interface SignalSource {
+  on(signal: 'SIGTERM' | 'SIGINT', listener: () => void): unknown;
+  removeListener(signal: 'SIGTERM' | 'SIGINT', listener: () => void): unknown;
+}
+
+const SIGNAL_EXIT = { SIGTERM: 143, SIGINT: 130 } as const;
 
 export function detectPlatform(env: Env, viaCli: boolean): Platform {
   if (!viaCli && env.GITHUB_ACTIONS === 'true') return 'github';
@@ -36,13 +50,19 @@ export function githubInputVar(name: string): string {
   return `INPUT_${name.replace(/ /g, '_').toUpperCase()}`;
 }
 
-function rawInputs(step: StepDef, env: Env, platform: Platform, flags: RawInputs): RawInputs {
-  const raw: RawInputs = {};
-  for (const name of Object.keys(step.inputs)) {
-    raw[name] =
-      platform === 'github' ? env[githubInputVar(name)] : (flags[name] ?? env[`SHIPLINE_INPUT_${envName(name)}`]);
-  }
-  return raw;
+function rawInputs(
+  step: StepDef,
+  env: Env,
+  platform: Platform,
+  flags: RawInputs,
+  via: Record<string, string>,
+): RawInputs {
+  return resolveAliases(
+    step,
+    (name) =>
+      platform === 'github' ? env[githubInputVar(name)] : (flags[name] ?? env[`SHIPLINE_INPUT_${envName(name)}`]),
+    via,
+  );
 }
 
 const EXPORTED_STATE = 'shipline-exported';
@@ -54,6 +74,9 @@ export async function runStep(step: StepDef, opts: RunOptions = {}): Promise<num
     (platform === 'github' ? env.GITHUB_WORKSPACE : platform === 'gitlab' ? env.CI_PROJECT_DIR : undefined) ??
     opts.cwd ??
     process.cwd();
+  // The job's private directory (private.ts), opened on first use: never in the checkout.
+  let runDir: string | undefined;
+  const getRunDir = () => (runDir ??= openRunDir(runDirPath(platform, env, workspace), workspace));
   const io: PlatformIO =
     platform === 'github'
       ? githubIO(env, opts.stdout)
@@ -62,14 +85,28 @@ export async function runStep(step: StepDef, opts: RunOptions = {}): Promise<num
           env,
           workspace,
           platform,
+          runDir: getRunDir,
           ...(opts.stdout ? { stdout: opts.stdout } : {}),
           ...(opts.stderr ? { stderr: opts.stderr } : {}),
         });
 
   // Each secret registered once, whoever gives it (inputs, the step, a library callback).
+  // One too short to mask is not registered (masking it would garble the log and show it):
+  // say once that it cannot be hidden.
   const secrets = new Set<string>();
+  let warnedShort = false;
+  const tooShort = (value: string): boolean => {
+    if (maskable(value)) return false;
+    if (!warnedShort) {
+      warnedShort = true;
+      io.log.warn(
+        'a secret value shorter than 4 characters cannot be hidden in the log: it is not masked (use a longer value)',
+      );
+    }
+    return true;
+  };
   const secret = (value: string) => {
-    if (!value || secrets.has(value)) return;
+    if (!value || secrets.has(value) || tooShort(value)) return;
     secrets.add(value);
     registerSecret(value);
     io.secret(value);
@@ -87,12 +124,17 @@ export async function runStep(step: StepDef, opts: RunOptions = {}): Promise<num
       post = post || args.post;
       flags = args.inputs;
     }
-    const raw = rawInputs(step, env, platform, flags);
+    const via: Record<string, string> = {};
+    const raw = rawInputs(step, env, platform, flags, via);
     for (const [name, spec] of Object.entries(step.inputs)) {
       const v = raw[name];
       if (spec.secret && typeof v === 'string') secret(v.trim());
     }
-    inputs = parseInputs(step.inputs, raw);
+    try {
+      inputs = parseInputs(step.inputs, raw);
+    } catch (err) {
+      throw asWritten(err, via);
+    }
   } catch (err) {
     // In post, main already reported bad inputs; cleanup of saved state still runs.
     if (!post) return report(io, err);
@@ -100,6 +142,8 @@ export async function runStep(step: StepDef, opts: RunOptions = {}): Promise<num
   }
 
   let ci: CiContext | undefined;
+  const secretExports = new Set<string>();
+  let tempDir: string | undefined;
   const state = <T extends Json>(name: string): StateSlot<T> => ({
     get() {
       const raw = io.getState(name);
@@ -122,10 +166,24 @@ export async function runStep(step: StepDef, opts: RunOptions = {}): Promise<num
       return ci;
     },
     workspace,
-    tempDir: env.RUNNER_TEMP || env.TMPDIR || tmpdir(),
+    // Private to this job (0700, outside the checkout): what a step's post may remove lies here.
+    get tempDir() {
+      tempDir ??= ensurePrivateDir(join(getRunDir(), 'tmp'));
+      return tempDir;
+    },
     log: io.log,
-    setOutput: (name, value) => io.setOutput(name, value, step.outputs[name]?.secret === true),
-    exportVariable: (name, value, o) => io.exportVariable(name, value, o?.secret === true),
+    setOutput: (name, value) => {
+      const isSecret = step.outputs[name]?.secret === true;
+      if (isSecret && value) tooShort(value);
+      io.setOutput(name, value, isSecret);
+      // The anchors' output names carry the same value (`imageid` for `image-id`).
+      for (const alias of step.outputs[name]?.aliases ?? []) io.setOutput(alias, value, isSecret);
+    },
+    exportVariable: (name, value, o) => {
+      if (o?.secret === true && value) tooShort(value);
+      if (o?.secret === true) secretExports.add(name);
+      io.exportVariable(name, value, o?.secret === true);
+    },
     secret,
     state,
     lazy: () =>
@@ -134,14 +192,34 @@ export async function runStep(step: StepDef, opts: RunOptions = {}): Promise<num
   };
 
   try {
+    io.begin?.();
     if (post) {
       if (step.post) await step.post(ctx as never);
-      const names = state<string[]>(EXPORTED_STATE).get();
-      if (Array.isArray(names)) io.unexport(names.filter((n) => typeof n === 'string'));
+      // What main exported, and the value each had before (restored, so a step that set
+      // DOCKER_CONFIG does not take an earlier step's away from the posts after it).
+      const saved = state<Record<string, string | null>>(EXPORTED_STATE).get();
+      if (saved && typeof saved === 'object' && !Array.isArray(saved)) {
+        const names = Object.keys(saved);
+        const before = Object.fromEntries(
+          Object.entries(saved).filter((e): e is [string, string] => typeof e[1] === 'string'),
+        );
+        io.unexport(names, before);
+      }
+      // GitHub: nothing else lives in $RUNNER_TEMP/shipline; leave no empty directories.
+      if (platform === 'github') {
+        const dir = runDir ?? runDirPath(platform, env, workspace);
+        removeEmptyDirs([join(dir, 'tmp'), dir]);
+      }
     } else {
-      await step.main(ctx as never);
+      const interrupted = await runMain(step, ctx, io, opts.signals);
+      if (interrupted !== undefined) return interrupted;
       const exported = io.exportedNames();
-      if (exported.length) state<string[]>(EXPORTED_STATE).set(exported);
+      if (exported.length) {
+        state<Record<string, string | null>>(EXPORTED_STATE).set(
+          // a secret's earlier value is not kept at rest: its post blanks it
+          Object.fromEntries(exported.map((n) => [n, secretExports.has(n) ? null : (env[n] ?? null)])),
+        );
+      }
     }
     io.finish();
     return 0;
@@ -152,6 +230,70 @@ export async function runStep(step: StepDef, opts: RunOptions = {}): Promise<num
       // the original error matters more
     }
     return report(io, err);
+  }
+}
+
+/**
+ * Runs main; on SIGTERM/SIGINT meanwhile, runs the step's post once (what main recorded in
+ * state before creating it: a token, a container, a key file) and returns the signal's exit
+ * code without flushing outputs. A second signal while the cleanup runs changes nothing.
+ */
+async function runMain(
+  step: StepDef,
+  ctx: Ctx<Record<string, unknown>, unknown>,
+  io: PlatformIO,
+  signals: SignalSource | undefined,
+): Promise<number | undefined> {
+  if (!signals) {
+    await step.main(ctx as never);
+    return undefined;
+  }
+  let interrupted: Promise<number> | undefined;
+  let wake: () => void = () => {};
+  const woken = new Promise<void>((resolve) => (wake = resolve));
+  const handle = (signal: keyof typeof SIGNAL_EXIT) => () => {
+    if (interrupted) return;
+    io.log.warn(`${signal}: stopping ${step.name}${step.post ? ' and running its cleanup' : ''}`);
+    interrupted = (async () => {
+      try {
+        if (step.post) await step.post(ctx as never);
+        const names = io.exportedNames();
+        io.unexport(
+          names,
+          Object.fromEntries(names.flatMap((n) => (ctx.env[n] === undefined ? [] : [[n, ctx.env[n]!]]))),
+        );
+      } catch (err) {
+        io.log.error(`cleanup after ${signal} failed: ${errorMessage(err)}`);
+      }
+      return SIGNAL_EXIT[signal];
+    })();
+    wake();
+  };
+  const onTerm = handle('SIGTERM');
+  const onInt = handle('SIGINT');
+  signals.on('SIGTERM', onTerm);
+  signals.on('SIGINT', onInt);
+  try {
+    // Whichever comes first: main's end, or a signal; once a signal came, its cleanup
+    // decides the result (main's own end or failure meanwhile is not reported).
+    await Promise.race([step.main(ctx as never), woken]).catch((err: unknown) => {
+      if (!interrupted) throw err;
+    });
+    return interrupted ? await interrupted : undefined;
+  } finally {
+    signals.removeListener('SIGTERM', onTerm);
+    signals.removeListener('SIGINT', onInt);
+  }
+}
+
+function removeEmptyDirs(dirs: string[]): void {
+  const { rmdirSync } = require('node:fs') as typeof import('node:fs');
+  for (const d of dirs) {
+    try {
+      rmdirSync(d);
+    } catch {
+      return; // not empty (another step's files) or gone: leave it
+    }
   }
 }
 
@@ -167,7 +309,7 @@ function report(io: PlatformIO, err: unknown): number {
 
 /** Runs and exits the process once stdout/stderr are flushed (open sockets must not hang a job). */
 export function runAndExit(step: StepDef, opts: RunOptions = {}): void {
-  runStep(step, opts).then(
+  runStep(step, { signals: process, ...opts }).then(
     // Output went out synchronously (stdio.ts), so exiting now loses nothing.
     (code) => process.exit(code),
     (err: unknown) => {

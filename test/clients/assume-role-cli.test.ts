@@ -1,8 +1,11 @@
 // The same flow from the CLI, as a laptop or any CI runs it: `shipline assume-role` with an
-// id_token, source the 0600 env file, `shipline ecr-login`, docker push/pull, then both
-// `--post`s: credentials gone, docker config as before, nothing leaked (argv included).
+// id_token, source the 0600 env file (in the CLI's default private run directory,
+// <tmpdir>/shipline-<uid>/<12 hex of the workspace's real path>, never the checkout),
+// `shipline ecr-login`, docker push/pull, then both `--post`s: credentials gone, docker
+// config as before, nothing leaked (argv included).
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { mintIdToken } from '../endpoints/oidc';
 import { repoRoot, run } from '../support/exec';
@@ -15,12 +18,15 @@ jest.setTimeout(180_000);
 describeBench(['aws', 'docker', 'registry-basic'], 'assume-role + ecr-login from the CLI', (bench) => {
   const w = workspace('shipline-ar-cli-');
   const image = `${bench.TB_ECR_REGISTRY}/shipline/app:ar-cli-${crypto.randomBytes(4).toString('hex')}`;
+  const key = crypto.createHash('sha256').update(fs.realpathSync(w.dir)).digest('hex').slice(0, 12);
+  const runDir = path.join(os.tmpdir(), `shipline-${process.getuid?.() ?? 'user'}`, key);
   afterAll(async () => {
     w.cleanup();
+    fs.rmSync(runDir, { recursive: true, force: true });
     await run('docker', ['image', 'rm', '--force', image]);
   });
 
-  test('id_token -> assume-role -> . .shipline/env -> ecr-login -> docker push/pull -> --post x2', async () => {
+  test('id_token -> assume-role -> . <run dir>/env -> ecr-login -> docker push/pull -> --post x2', async () => {
     const c = plantCanaries('otherregistry');
     const dockerConfig = path.join(w.dir, 'docker');
     fs.mkdirSync(dockerConfig, { mode: 0o700 });
@@ -35,7 +41,8 @@ describeBench(['aws', 'docker', 'registry-basic'], 'assume-role + ecr-login from
     const script = [
       'set -eu',
       `${cli} assume-role --role-arn "$ROLE" --web-identity-token-variable AWS_ID_TOKEN`,
-      '. .shipline/env',
+      'test "$(stat -c %a "$RUN/env")" = 600',
+      '. "$RUN/env"',
       'test -n "$AWS_SESSION_TOKEN"',
       `${cli} ecr-login`,
       'docker pull -q "$BASE_IMAGE" >/dev/null',
@@ -45,7 +52,7 @@ describeBench(['aws', 'docker', 'registry-basic'], 'assume-role + ecr-login from
       'docker pull -q "$IMAGE"',
       `${cli} ecr-login --post`,
       `${cli} assume-role --post`,
-      'test ! -e .shipline/env && echo "env file removed"',
+      'test ! -e "$RUN/env" && test ! -e .shipline/env && echo "env file removed"',
     ].join('\n');
     const r = await run('bash', ['-c', script], {
       cwd: w.dir,
@@ -57,6 +64,7 @@ describeBench(['aws', 'docker', 'registry-basic'], 'assume-role + ecr-login from
           ROLE: role,
           IMAGE: image,
           BASE_IMAGE: bench.TB_BASE_IMAGE,
+          RUN: runDir,
         }),
       ),
       timeoutMs: 150_000,
@@ -65,6 +73,9 @@ describeBench(['aws', 'docker', 'registry-basic'], 'assume-role + ecr-login from
     expect(r.stdout).toContain('aws-account-id=123456789012');
     expect(r.stdout).toContain(`registry=${bench.TB_ECR_REGISTRY}`);
     expect(r.stdout).toContain('env file removed');
+    // The CLI says where it put the variables, and that place is outside the workspace.
+    expect(r.stderr).toContain(`(source it: . ${path.join(runDir, 'env')})`);
+    expect(fs.statSync(runDir).mode & 0o777).toBe(0o700);
     expect(await stsRequests(bench, role)).toHaveLength(1);
     expect(JSON.parse(fs.readFileSync(path.join(dockerConfig, 'config.json'), 'utf8'))).toEqual(before);
     expect(shim.records().map((x) => x.argv[0])).toEqual(['pull', 'tag', 'push', 'image', 'pull']);
@@ -72,7 +83,7 @@ describeBench(['aws', 'docker', 'registry-basic'], 'assume-role + ecr-login from
       secrets: { token, ecrPassword: bench.TB_ECR_PASSWORD, ...c },
       texts: { stdout: r.stdout, stderr: r.stderr },
       argvLogs: [shim],
-      dirs: [path.join(w.dir, '.shipline')],
+      dirs: [path.join(w.dir, '.shipline'), runDir],
     });
   });
 });

@@ -68,18 +68,22 @@ describeBench(
       };
       fs.writeFileSync(configFile, JSON.stringify(before, null, 2), { mode: 0o600 });
 
-      const role = await privateRole(bench);
+      // An audience of this test alone: its GitHub token request is told apart from others' by it.
+      const audience = `sts.amazonaws.com/gh-${crypto.randomBytes(6).toString('hex')}`;
+      const role = await privateRole(bench, { audiences: [audience] });
       const oidc = await lastSeq(bench.TB_OIDC_URL);
       const ar = await gha({
         action: 'components/assume-role/action.yml',
-        inputs: { 'role-arn': role, region: bench.TB_AWS_REGION },
+        inputs: { 'role-arn': role, region: bench.TB_AWS_REGION, audience },
         env: jobEnv(github),
         runPost: false,
       });
-      expect(ar.stdout).toContain('with GitHub OIDC token (audience sts.amazonaws.com)');
+      expect(ar.stdout).toContain(`with GitHub OIDC token (audience ${audience})`);
       expect(ar.exitCode).toBe(0);
       expect(await stsRequests(bench, role)).toHaveLength(1);
-      expect(await requestsSince(bench.TB_OIDC_URL, oidc, '/token')).toHaveLength(1);
+      expect(
+        (await requestsSince(bench.TB_OIDC_URL, oidc, '/token')).filter((t) => t.details?.audience === audience),
+      ).toHaveLength(1);
       expect(ar.outputs['aws-account-id']).toBe('123456789012');
       expect(ar.outputs['aws-secret-access-key']).toBeUndefined(); // only with output-credentials
       expect(ar.env.AWS_REGION).toBe(bench.TB_AWS_REGION);
@@ -165,11 +169,13 @@ describeBench(
     });
 
     test('wrong audience on GitHub: ::error:: with the claims hint, nothing exported; post without state does nothing', async () => {
+      // The bench's STS under a path of this test alone: only its own requests are counted.
+      const own = `/gh-${crypto.randomBytes(6).toString('hex')}`;
       const sts = await lastSeq(bench.TB_STS_URL);
       const ar = await gha({
         action: 'components/assume-role/action.yml',
         inputs: { 'role-arn': bench.TB_STS_ROLE_ARN, region: bench.TB_AWS_REGION, audience: 'wrong-aud' },
-        env: jobEnv(github),
+        env: jobEnv({ ...github, AWS_ENDPOINT_URL_STS: `${bench.TB_STS_URL}${own}` }),
       });
       expect(ar.exitCode).toBe(1);
       expect(ar.commands.find((c) => c.command === 'error')?.value).toMatch(
@@ -177,7 +183,9 @@ describeBench(
       );
       expect(ar.stdout).toContain('aud: wrong-aud');
       expect(ar.stdout).toMatch(/does not list the audience 'wrong-aud'/);
-      expect(await requestsSince(bench.TB_STS_URL, sts, 'AssumeRoleWithWebIdentity')).toHaveLength(1);
+      expect(
+        (await requestsSince(bench.TB_STS_URL, sts)).filter((q) => q.path === own || q.path.startsWith(`${own}/`)),
+      ).toHaveLength(1);
       expect(ar.env).toEqual({});
       expect(ar.state).toEqual({});
       expect(ar.postExitCode).toBe(0);

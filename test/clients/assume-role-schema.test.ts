@@ -43,6 +43,14 @@ describe.each(['assume-role', 'ecr-login'])('%s wrappers', (step) => {
     const job = Object.values(parse(body) as Record<string, { script: string[]; after_script: string[] }>)[0]!;
     expect(job.script.filter((l) => l.includes('$[[ inputs.') && l !== '$[[ inputs.script ]]')).toEqual([]);
     expect(job.after_script.join('\n')).toContain(`dist/${step}/index.js" --post`);
-    if (step === 'assume-role') expect(job.script).toContain('. "${SHIPLINE_ENV_FILE:-.shipline/env}"');
+    // The env file lives in the job's private directory (never the checkout), which the
+    // first line creates fresh and after_script removes.
+    expect(job.script[0]).toMatch(/^mkdir -m 700 "\$SHIPLINE_RUN_DIR" \|\|/);
+    expect(job.after_script.join('\n')).toMatch(/rm -rf "\$SHIPLINE_RUN_DIR"$/);
+    if (step === 'assume-role')
+      expect(job.script).toContain(
+        '[ ! -f "${SHIPLINE_ENV_FILE:-$SHIPLINE_RUN_DIR/env}" ] || . "${SHIPLINE_ENV_FILE:-$SHIPLINE_RUN_DIR/env}"',
+      );
+    expect(job.script.join('\n')).not.toContain('.shipline/env');
   });
 });

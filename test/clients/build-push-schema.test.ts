@@ -52,7 +52,10 @@ test('templates/build-push.yml: header and body valid; inputs reach the job as v
   expect(r.errors.filter((e) => !/additionalProperty\\?":\\?"component/.test(e))).toEqual([]);
   const body = r.body as Record<string, { script: string[]; variables: Record<string, string>; image: string }>;
   const job = Object.values(body)[0]!;
-  expect(job.image).toBe('docker:27-cli');
+  // The default image is the shipline job image of the pinned commit, nothing installed at job time.
+  expect(job.image).toBe('$SHIPLINE_DEFAULT_IMAGE');
+  expect(job.variables.SHIPLINE_DEFAULT_IMAGE).toMatch(/^\$CI_REGISTRY\/shipline\/shipline\/job:[0-9a-f]{40}$/);
+  expect(job.variables.SHIPLINE_RUN_DIR).toBe('/tmp/shipline-$CI_JOB_ID');
   expect(job.variables.SHIPLINE_INPUT_IMAGES).toBe('$CI_REGISTRY_IMAGE');
   expect(job.variables.SHIPLINE_INPUT_PASSWORD).toBe('$CI_REGISTRY_PASSWORD');
   expect(text.split('\n---')[1]).not.toMatch(/script:[\s\S]*\$\[\[ inputs\.(?!script)/);

@@ -65,7 +65,8 @@ const situations = [
     gitlab: { CI_COMMIT_TAG: 'v1.2.3', CI_PIPELINE_SOURCE: 'push' },
     github: { name: 'push', ref: 'refs/tags/v1.2.3', payload: { ref: 'refs/tags/v1.2.3' } },
     rules: SEMVER,
-    want: ['v1.2.3', '1.2.3', '1.2', '1'].map((t) => `registry.example.com/team/app:${t}`),
+    // Priorities as metadata-action's: semver (900) before the default tag rule (600); a final release gets latest.
+    want: ['1.2.3', '1.2', '1', 'v1.2.3', 'latest'].map((t) => `registry.example.com/team/app:${t}`),
   },
 ];
 
@@ -137,6 +138,71 @@ describe('GitHub runtime', () => {
       }
     });
   });
+  test("docker/metadata-action's inputs, outputs and DOCKER_METADATA_OUTPUT_* variables", async () => {
+    const r = await runGithubAction({
+      entry: BUNDLE,
+      inputs: {
+        images: 'ghcr.io/Acme/App',
+        tags: 'type=ref,event=branch\ntype=ref,event=pr\ntype=semver,pattern={{version}}\ntype=sha',
+        flavor: 'prefix=v-,onlatest=true',
+        annotations: 'org.opencontainers.image.vendor=ACME',
+        'sep-tags': ',',
+      },
+      env: { GITHUB_SHA: SHA, GITHUB_REF: 'refs/tags/v1.2.3', GITHUB_REPOSITORY: 'acme/app' },
+      event: {
+        name: 'push',
+        payload: {
+          ref: 'refs/tags/v1.2.3',
+          head_commit: { id: SHA, timestamp: '2026-11-20T10:15:30+01:00' },
+          repository: {
+            name: 'app',
+            default_branch: 'main',
+            html_url: 'https://github.com/acme/app',
+            description: 'The app',
+            license: { spdx_id: 'MIT' },
+          },
+        },
+      },
+    });
+    try {
+      expect(r.exitCode).toBe(0);
+      expect(r.outputs.tags).toBe('ghcr.io/acme/app:v-1.2.3,ghcr.io/acme/app:sha-4f9c2b7,ghcr.io/acme/app:v-latest');
+      expect(r.outputs.version).toBe('v-1.2.3');
+      expect(r.outputs.labels!.split('\n')).toEqual([
+        'org.opencontainers.image.created=2026-11-20T09:15:30.000Z',
+        'org.opencontainers.image.description=The app',
+        'org.opencontainers.image.licenses=MIT',
+        'org.opencontainers.image.revision=' + SHA,
+        'org.opencontainers.image.source=https://github.com/acme/app',
+        'org.opencontainers.image.title=app',
+        'org.opencontainers.image.url=https://github.com/acme/app',
+        'org.opencontainers.image.version=v-1.2.3',
+      ]);
+      expect(r.outputs.annotations).toContain('manifest:org.opencontainers.image.vendor=ACME');
+      expect(r.env.DOCKER_METADATA_OUTPUT_TAGS).toBe(r.outputs.tags);
+      expect(r.env.DOCKER_METADATA_OUTPUT_VERSION).toBe('v-1.2.3');
+      expect(JSON.parse(r.env.DOCKER_METADATA_OUTPUT_JSON!)['tag-names']).toEqual([
+        'v-1.2.3',
+        'sha-4f9c2b7',
+        'v-latest',
+      ]);
+    } finally {
+      r.cleanup();
+    }
+  });
+  test.each([
+    [{ tags: 'type=raw,value={{nope}}' }, /input 'tags': .*\{\{nope\}\} is not an expression/],
+    [{ flavor: 'latest=maybe' }, /input 'flavor': flavor 'latest=maybe'/],
+    [{ labels: 'novalue' }, /input 'labels'/],
+  ])('metadata-action input mistakes exit 2: %j', async (inputs, msg) => {
+    const r = await runGithubAction({ entry: BUNDLE, inputs: { images: IMAGE, ...inputs } });
+    try {
+      expect(r.exitCode).toBe(2);
+      expect(r.commands.find((c) => c.command === 'error')?.value).toMatch(msg);
+    } finally {
+      r.cleanup();
+    }
+  });
   test('a bad input fails the step with an error annotation', async () => {
     const r = await runGithubAction({ entry: BUNDLE, inputs: { images: IMAGE, latest: 'maybe' } });
     try {
@@ -197,7 +263,7 @@ describe('GitLab template under gitlab-ci-local', () => {
     try {
       expect(status(r)).toMatch(/^exit 0/);
       expect(r.stdout).toContain(
-        'got=' + ['v1.2.3', '1.2.3', '1.2', '1'].map((t) => `registry.example.com/team/app:${t}`).join(' '),
+        'got=' + ['1.2.3', '1.2', '1', 'v1.2.3', 'latest'].map((t) => `registry.example.com/team/app:${t}`).join(' '),
       );
     } finally {
       r.cleanup();

@@ -19,8 +19,12 @@ test('after_script (--post) removes the credentials a killed main left behind', 
     const tmp = path.join(root, 'tmp');
     const record = path.join(root, 'record');
     const configDir = path.join(root, 'kaniko-docker');
+    // the job's private directory, as the template's first line makes it (mkdir -m 700)
+    const runDir = path.join(root, 'run');
+    const runTmp = path.join(runDir, 'tmp'); // ctx.tempDir: the step's work dirs
     fs.mkdirSync(ws);
     fs.mkdirSync(tmp);
+    fs.mkdirSync(runDir, { mode: 0o700 });
     fs.writeFileSync(path.join(ws, 'Dockerfile'), 'FROM harbor.example.com/base/busybox:1\nRUN true\n');
     const executor = path.join(root, 'executor');
     fs.copyFileSync(path.join(repoRoot, 'test/fixtures/kaniko/executor'), executor);
@@ -30,6 +34,8 @@ test('after_script (--post) removes the credentials a killed main left behind', 
       HOME: path.join(root, 'home'),
       TMPDIR: tmp,
       GITLAB_CI: 'true',
+      CI_JOB_ID: '4711',
+      SHIPLINE_RUN_DIR: runDir,
       CI_PROJECT_DIR: ws,
       CI_COMMIT_SHA: '0123456789abcdef0123456789abcdef01234567',
       CI_COMMIT_BRANCH: 'main',
@@ -53,7 +59,8 @@ test('after_script (--post) removes the credentials a killed main left behind', 
     process.kill(-child.pid!, 'SIGKILL'); // the job is cancelled: main and the executor die
     await exited;
     expect(fs.existsSync(path.join(configDir, 'config.json'))).toBe(true);
-    expect(fs.readdirSync(tmp).filter((n) => n.startsWith('shipline-kaniko-build-'))).toHaveLength(1);
+    expect(fs.readdirSync(runTmp).filter((n) => n.startsWith('shipline-kaniko-build-'))).toHaveLength(1);
+    expect(fs.readdirSync(tmp)).toEqual([]); // nothing outside the private directory
 
     const post = await run(process.execPath, [BUNDLE, '--post'], { cwd: ws, env });
     expect(post.code).toBe(0);
@@ -61,6 +68,7 @@ test('after_script (--post) removes the credentials a killed main left behind', 
       `removed the registry credentials shipline added to ${path.join(configDir, 'config.json')}`,
     );
     expect(fs.existsSync(path.join(configDir, 'config.json'))).toBe(false);
+    expect(fs.readdirSync(runTmp)).toEqual([]);
     expect(fs.readdirSync(tmp)).toEqual([]);
     // A second after_script run (a retried job) has nothing left to do and still succeeds.
     const again = await run(process.execPath, [BUNDLE, '--post'], { cwd: ws, env });

@@ -212,9 +212,13 @@ describeBench(['registries', 'base-image'], 'kaniko-build clients, buildah path'
     const tmp = fs.mkdtempSync(path.join(root, 'job-tmp-'));
     const ws = makeWorkspace(tb.TB_BASE_IMAGE, { parent: root });
     const files = Object.fromEntries(fs.readdirSync(ws).map((f) => [f, fs.readFileSync(path.join(ws, f), 'utf8')]));
+    // The job's private directory (state, ctx.tempDir with the auth file): a path of this
+    // test instead of /tmp/shipline-$CI_JOB_ID, so the test sees after_script remove it.
+    const runDir = path.join(root, `gl-run-${crypto.randomBytes(4).toString('hex')}`);
     const r = await runGitlabCiLocal({
       ciYml: {
         stages: ['build', 'test'],
+        'kaniko-build': { variables: { SHIPLINE_RUN_DIR: runDir } },
         include: [
           componentInclude('kaniko-build', {
             images: image,
@@ -245,9 +249,10 @@ describeBench(['registries', 'base-image'], 'kaniko-build clients, buildah path'
       expect(r.stdout).toContain(`digest=${dotenv.KANIKO_BUILD_DIGEST}`);
       expect(stepWorkDirs(tmp)).toEqual([]);
       expect(fs.readdirSync(dockerConfig)).toEqual([]);
-      const state = path.join(r.dir, '.shipline/state/kaniko-build.json');
-      if (fs.existsSync(state))
-        expect(JSON.parse(fs.readFileSync(state, 'utf8'))).toMatchObject({ auth: '', workdir: '' });
+      // state and the work dir lived in the private directory, which after_script removed
+      expect(r.jobLog('kaniko-build')).toContain(`${runDir}/tmp/shipline-kaniko-build-`);
+      expect(fs.existsSync(runDir)).toBe(false);
+      expect(fs.existsSync(path.join(r.dir, '.shipline/state'))).toBe(false);
       expectNoLeaks({
         secrets,
         texts: { stdout: r.stdout, stderr: r.stderr, log: r.jobLog('kaniko-build') },

@@ -160,15 +160,10 @@ describeBench(['docker', 'registry-open'], 'run-in-container on GitLab (gitlab-c
           `node "$SHIPLINE_HOME/dist/run-in-container/index.js" --mode exec --run 'echo "exec-mode sees $(cat /app/who)"'`,
         ],
       });
-    // gitlab-ci-local's shell executor runs both jobs in one project dir; a runner gives each
-    // its own checkout. Separate env files stand in for that (the state file stays shared:
-    // cleanup must not depend on it).
+    // gitlab-ci-local's shell executor runs both jobs in one project dir; each still has its
+    // own private directory (/tmp/shipline-$CI_JOB_ID: env file, state), as on a runner.
     const r = await runGitlabCiLocal({
-      ciYml: {
-        include: [job('job-a'), job('job-b')],
-        'job-a': { variables: { SHIPLINE_ENV_FILE: '.shipline/env-a' } },
-        'job-b': { variables: { SHIPLINE_ENV_FILE: '.shipline/env-b' } },
-      },
+      ciYml: { include: [job('job-a'), job('job-b')] },
     });
     results.push(r);
     if (r.exitCode !== 0) throw new Error(`pipeline failed (${r.exitCode}):\n${r.stdout}${r.stderr}`);

@@ -80,7 +80,9 @@ describe('ssh-key wrappers', () => {
     const script = text.slice(text.indexOf('\n  script:\n'), text.indexOf('\n  after_script:'));
     expect(script.replace('$[[ inputs.script ]]', '')).not.toMatch(/\$\[\[\s*inputs\./);
     expect(script).toContain(
-      '    - node "$SHIPLINE_HOME/dist/ssh-key/index.js"\n    - . "${SHIPLINE_ENV_FILE:-.shipline/env}"\n    - $[[ inputs.script ]]',
+      '    - node "$SHIPLINE_HOME/dist/ssh-key/index.js"\n' +
+        '    - "[ ! -f \\"${SHIPLINE_ENV_FILE:-$SHIPLINE_RUN_DIR/env}\\" ] || . \\"${SHIPLINE_ENV_FILE:-$SHIPLINE_RUN_DIR/env}\\""\n' +
+        '    - $[[ inputs.script ]]',
     );
   });
 });
@@ -176,20 +178,29 @@ describe('GitHub runtime', () => {
         const later = await runOk('sh', ['-c', LATER], { env: { PATH: process.env.PATH ?? '', ...r.env } });
         expect(later.stdout).toBe(`key-sha=${key.sha}\nderived=${key.pub}\n`);
         expect(r.masks).toEqual(expect.arrayContaining(Object.values(key.body)));
-        // The runner's post entry with the saved state.
+        // The key lies in the job's private directory, $RUNNER_TEMP/shipline/tmp.
+        const runnerTemp = path.join(r.tempDir, 'runner-temp');
+        expect(path.dirname(path.dirname(r.outputs['key-file']!))).toBe(path.join(runnerTemp, 'shipline', 'tmp'));
+        // The runner's post entry with the saved state, and the RUNNER_TEMP and workspace it gives every phase.
         const stateEnv = Object.fromEntries(Object.entries(r.state).map(([k, v]) => [`STATE_${k}`, v]));
         const post = await run(node ?? process.execPath, [path.join(repoRoot, POST)], {
-          env: { PATH: process.env.PATH ?? '', GITHUB_ACTIONS: 'true', ...stateEnv },
+          env: {
+            PATH: process.env.PATH ?? '',
+            GITHUB_ACTIONS: 'true',
+            RUNNER_TEMP: runnerTemp,
+            GITHUB_WORKSPACE: r.workspace,
+            ...stateEnv,
+          },
           cwd: r.workspace,
         });
         expect(post.code).toBe(0);
         expect(fs.existsSync(path.dirname(r.outputs['key-file']!))).toBe(false);
-        expect(fs.readdirSync(path.join(r.tempDir, 'runner-temp'))).toEqual([]);
+        expect(fs.readdirSync(runnerTemp)).toEqual([]);
         expectNoLeaks({
           secrets: { ...key.body, b64 },
           texts: { stdout: r.stdout, stderr: r.stderr, post: post.stdout + post.stderr },
           files: [r.files.output, r.files.env, r.files.state],
-          dirs: [r.workspace],
+          dirs: [r.workspace, runnerTemp],
         });
       } finally {
         r.cleanup();

@@ -62,7 +62,9 @@ describe('vault-secrets wrappers', () => {
     const script = text.slice(text.indexOf('\n  script:\n'), text.indexOf('\n  after_script:'));
     expect(script.replace('$[[ inputs.script ]]', '')).not.toMatch(/\$\[\[\s*inputs\./);
     expect(script).toContain(
-      '    - node "$SHIPLINE_HOME/dist/vault-secrets/index.js"\n    - . "${SHIPLINE_ENV_FILE:-.shipline/env}"\n    - $[[ inputs.script ]]',
+      '    - node "$SHIPLINE_HOME/dist/vault-secrets/index.js"\n' +
+        '    - "[ ! -f \\"${SHIPLINE_ENV_FILE:-$SHIPLINE_RUN_DIR/env}\\" ] || . \\"${SHIPLINE_ENV_FILE:-$SHIPLINE_RUN_DIR/env}\\""\n' +
+        '    - $[[ inputs.script ]]',
     );
   });
 });
@@ -189,6 +191,13 @@ describeBench('vault', 'vault-secrets clients', (tb: BenchEnv) => {
       ])
         expect(help.stdout).toContain(input);
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'vault-secrets-cli-'));
+      // The CLI's private directory: <tmpdir>/shipline-<uid>/<12 hex of the workspace's real
+      // path>, outside the checkout (the child has no TMPDIR: its tmpdir is /tmp).
+      const runDir = path.join(
+        '/tmp',
+        `shipline-${process.getuid!()}`,
+        crypto.createHash('sha256').update(fs.realpathSync(dir)).digest('hex').slice(0, 12),
+      );
       try {
         const env = {
           PATH: process.env.PATH ?? '',
@@ -209,12 +218,15 @@ describeBench('vault', 'vault-secrets clients', (tb: BenchEnv) => {
           { cwd: dir, env },
         );
         expect(status({ exitCode: r.code, stdout: r.stdout, stderr: r.stderr })).toMatch(/^exit 0/);
-        const envFile = path.join(dir, '.shipline/env');
+        const envFile = path.join(runDir, 'env');
+        expect(r.stderr).toContain(`exported APP_PASSWORD to ${envFile} (source it: . ${envFile})`);
+        expect(fs.statSync(runDir).mode & 0o777).toBe(0o700);
         expect(fs.statSync(envFile).mode & 0o777).toBe(0o600);
+        expect(fs.existsSync(path.join(dir, '.shipline/env'))).toBe(false);
         const shown = await run(
           'sh',
-          ['-c', '. ./.shipline/env && printf %s "$APP_PASSWORD" | sha256sum | cut -d" " -f1'],
-          { cwd: dir },
+          ['-c', '. "$SHIPLINE_ENV_FILE" && printf %s "$APP_PASSWORD" | sha256sum | cut -d" " -f1'],
+          { cwd: dir, env: { PATH: process.env.PATH ?? '', SHIPLINE_ENV_FILE: envFile } },
         );
         expect(shown.stdout.trim()).toBe(sha256(values.password));
         expect((await run(process.execPath, [cli, 'vault-secrets', '--post'], { cwd: dir, env })).code).toBe(0);
@@ -222,10 +234,11 @@ describeBench('vault', 'vault-secrets clients', (tb: BenchEnv) => {
         expectNoLeaks({
           secrets: secrets(),
           texts: { stdout: r.stdout + shown.stdout, stderr: r.stderr },
-          dirs: [dir],
+          dirs: [dir, runDir],
         });
       } finally {
         fs.rmSync(dir, { recursive: true, force: true });
+        fs.rmSync(runDir, { recursive: true, force: true });
       }
     });
   });

@@ -63,6 +63,33 @@ describe.each(steps)('%s', (step) => {
     }
   });
 
+  test('template trusts nothing in the checkout and defaults to the job image of its version', () => {
+    const text = fs.readFileSync(path.join(repoRoot, 'templates', `${step}.yml`), 'utf8');
+    const [head, body] = parseAllDocuments(text).map((d) => d.toJS()) as [
+      { spec: { inputs: Record<string, { default?: unknown }> } },
+      Record<string, Record<string, unknown>>,
+    ];
+    const jobImage = 'image' in stepDef(step).inputs ? 'job-image' : 'image';
+    expect(head.spec.inputs[jobImage]?.default).toBe('$SHIPLINE_DEFAULT_IMAGE');
+    const job = Object.values(body)[0]!;
+    expect(job.image).toBe(`$[[ inputs.${jobImage} ]]`);
+    const vars = job.variables as Record<string, string>;
+    expect(vars.SHIPLINE_DEFAULT_IMAGE).toBe('$CI_REGISTRY/$[[ inputs.shipline-project ]]/job:$[[ component.sha ]]');
+    expect(vars.SHIPLINE_RUN_DIR).toBe('/tmp/shipline-$CI_JOB_ID');
+    expect(vars).not.toHaveProperty('SHIPLINE_HOME'); // the image's own, or the private dir
+    const script = job.script as string[];
+    const after = job.after_script as string[];
+    // The private directory is made fresh first, removed last; nothing installed at job time.
+    expect(script[0]).toMatch(/^mkdir -m 700 "\$SHIPLINE_RUN_DIR" \|\| /);
+    expect(after[after.length - 1]).toMatch(/; rm -rf "\$SHIPLINE_RUN_DIR"$/);
+    for (const line of [...script, ...after]) {
+      expect(line).not.toMatch(/\bapk\b|apt-get|npm i/);
+      expect(line).not.toContain('CI_PROJECT_DIR');
+      expect(line).not.toContain('.shipline/');
+    }
+    expect((job.artifacts as { reports: { dotenv: string } }).reports.dotenv).toBe('.shipline/outputs.env');
+  });
+
   test(`bundle within its size budget (${AWS_STEPS.has(step) ? '1 MB with AWS' : '150 KB'})`, () => {
     const size = fs.statSync(path.join(repoRoot, 'dist', step, 'index.js')).size;
     expect(size).toBeLessThanOrEqual(AWS_STEPS.has(step) ? 1024 * 1024 : 150 * 1024);

@@ -1,7 +1,13 @@
 // Loopback Amazon ECR API (JSON 1.1 protocol, SigV4) in front of the bench's basic-auth
 // registry: GetAuthorizationToken hands out `AWS:<password>` for that registry, and
 // BatchGetImage/PutImage move manifest bytes over the Registry HTTP API like ECR's retag.
+// BatchDeleteImage removes tags as ECR does: the tag only while another tag holds the
+// image, the image with its last tag. Distribution 2.8 has no tag delete, so a tag alone is
+// removed from the registry's filesystem storage (what its own Untag does: the tag's
+// directory under _manifests/tags), the last one by DELETE of the digest.
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import type { ServerResponse } from 'node:http';
 import type { BenchConfig } from './config';
 import { Endpoint, type FaultRender } from './control';
@@ -259,6 +265,63 @@ export function createEcr(cfg: BenchConfig, store: CredentialStore): Endpoint {
         },
       };
     },
+    BatchDeleteImage: async (input) => {
+      const r = await repo(input.repositoryName);
+      const ids = (input.imageIds as ImageId[] | undefined) ?? [];
+      const imageIds: ImageId[] = [];
+      const failures: unknown[] = [];
+      for (const id of ids) {
+        const tag = id.imageTag;
+        if (!tag) {
+          // shipline removes by tag only; a digest-only delete is not emulated here.
+          failures.push({
+            imageId: id,
+            failureCode: 'MissingDigestAndTag',
+            failureReason: 'this loopback ECR deletes by imageTag only',
+          });
+          continue;
+        }
+        const m = await getManifest(r.name, tag);
+        if (!m) {
+          failures.push({ imageId: id, failureCode: 'ImageNotFound', failureReason: 'Requested image not found' });
+          continue;
+        }
+        if (id.imageDigest && id.imageDigest !== m.digest) {
+          failures.push({
+            imageId: id,
+            failureCode: 'ImageTagDoesNotMatchDigest',
+            failureReason: 'Invalid request: the image tag does not match the digest',
+          });
+          continue;
+        }
+        const t = await fetch(`${registry}/v2/${r.name}/tags/list`, { headers: { authorization: basic } });
+        const tags = t.ok ? (((await t.json()) as { tags?: string[] | null }).tags ?? []) : [];
+        let shared = false;
+        for (const other of tags)
+          if (other !== tag && (await getManifest(r.name, other))?.digest === m.digest) shared = true;
+        if (shared) {
+          const dir = path.join(
+            cfg.stateDir,
+            'registry',
+            'basic',
+            'docker/registry/v2/repositories',
+            r.name,
+            '_manifests/tags',
+            tag,
+          );
+          fs.rmSync(dir, { recursive: true, force: true });
+        } else {
+          const del = await fetch(`${registry}/v2/${r.name}/manifests/${m.digest}`, {
+            method: 'DELETE',
+            headers: { authorization: basic },
+          });
+          if (!del.ok && del.status !== 404)
+            throw new EcrError('ServerException', `registry answered ${del.status} to the manifest DELETE`, 500);
+        }
+        imageIds.push({ imageDigest: m.digest, imageTag: tag });
+      }
+      return { imageIds, failures };
+    },
     DescribeImages: async (input) => {
       const r = await repo(input.repositoryName);
       const t = await fetch(`${registry}/v2/${r.name}/tags/list`, { headers: { authorization: basic } });
@@ -328,6 +391,7 @@ export function createEcr(cfg: BenchConfig, store: CredentialStore): Endpoint {
       } catch {
         return sendEcrError(res, 400, 'SerializationException', 'Request body is not valid JSON');
       }
+      if (typeof input.repositoryName === 'string') meta.details.repository = input.repositoryName;
       try {
         sendAwsJson(res, 200, await op(input));
       } catch (e) {

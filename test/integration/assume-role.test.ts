@@ -2,7 +2,9 @@
 // real SDK, real HTTP, real token signatures): every credential source, the one-call OIDC
 // path, the failure hints, retries under injected throttling, an endpoint that is down, the
 // exports and their cleanup, and a canary scan of everything each run leaves behind.
+import crypto from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { mintIdToken } from '../endpoints/oidc';
 import { benchControl, describeBench } from '../support/testbed';
@@ -30,19 +32,53 @@ describeBench(['sts', 'oidc'], 'assume-role against the loopback STS', (bench) =
     spaces.push(w);
     return w;
   };
-  afterAll(() => spaces.forEach((w) => w.cleanup()));
+  const realOr = (p: string) => {
+    try {
+      return fs.realpathSync(p);
+    } catch {
+      return p; // already removed: its name keys the directory, as in the runtime
+    }
+  };
+  /** The CLI's default private run directory of a workspace (docs/security.md): state and the env file. */
+  const runDirOf = (w: Workspace) =>
+    path.join(
+      os.tmpdir(),
+      `shipline-${process.getuid?.() ?? 'user'}`,
+      crypto.createHash('sha256').update(realOr(w.dir)).digest('hex').slice(0, 12),
+    );
+  const envFileOf = (w: Workspace) => path.join(runDirOf(w), 'env');
+  /**
+   * An STS endpoint URL of this test alone (the bench's STS under a path nobody else uses):
+   * its requests, and the faults aimed at it, are told apart from other processes' by path.
+   */
+  const ownSts = () => {
+    const p = `/it-${crypto.randomBytes(6).toString('hex')}`;
+    return { url: `${bench.TB_STS_URL}${p}`, path: p };
+  };
+  const ownRequests = async (seq: number, p: string, action?: string) =>
+    (await requestsSince(bench.TB_STS_URL, seq, action)).filter((q) => q.path === p || q.path.startsWith(`${p}/`));
+  afterAll(() =>
+    spaces.forEach((w) => {
+      w.cleanup();
+      fs.rmSync(runDirOf(w), { recursive: true, force: true });
+    }),
+  );
   const github = {
     ACTIONS_ID_TOKEN_REQUEST_URL: bench.TB_GITHUB_ID_TOKEN_URL,
     ACTIONS_ID_TOKEN_REQUEST_TOKEN: bench.TB_GITHUB_ID_TOKEN_REQUEST_TOKEN,
   };
 
-  /** Every secret a run could leak must be absent from what it printed and wrote (but the 0600 env file). */
-  const scanRun = (w: Workspace, secrets: Record<string, string>, texts: Record<string, string>) =>
+  /**
+   * Every secret a run could leak must be absent from what it printed and wrote, but the 0600
+   * files of the job's private directory (the env file, exports.json, state: docs/security.md).
+   */
+  const scanRun = (w: Workspace, secrets: Record<string, string>, texts: Record<string, string>, run = runDirOf(w)) =>
     expectNoLeaks({
       secrets,
       texts,
-      dirs: [w.dir],
-      allow: (h) => h.where.startsWith(`${w.envFile}:`) || h.where.includes('/shipline-aws-'),
+      dirs: [w.dir, run],
+      allow: (h) =>
+        (h.where.startsWith(`${run}/`) && h.where.endsWith('(mode 600)')) || h.where.includes('/shipline-aws-'),
     });
 
   test('GitLab id_token in a variable: one STS call, credentials only in the 0600 env file, --post removes them', async () => {
@@ -64,7 +100,7 @@ describeBench(['sts', 'oidc'], 'assume-role against the loopback STS', (bench) =
     );
     expect(await stsRequests(bench, role)).toHaveLength(1); // one call: no GetCallerIdentity
 
-    const exported = readEnvFile(w.envFile);
+    const exported = readEnvFile(envFileOf(w));
     expect(Object.keys(exported).sort()).toEqual([
       'AWS_ACCESS_KEY_ID',
       'AWS_DEFAULT_REGION',
@@ -73,7 +109,7 @@ describeBench(['sts', 'oidc'], 'assume-role against the loopback STS', (bench) =
       'AWS_SESSION_TOKEN',
     ]);
     expect(exported.AWS_ACCESS_KEY_ID).toMatch(/^ASIA/);
-    expect(mode(w.envFile)).toBe('600');
+    expect(mode(envFileOf(w))).toBe('600');
     const dotenv = fs.readFileSync(w.outputFile, 'utf8');
     expect(dotenv).toContain('ASSUME_ROLE_AWS_ACCOUNT_ID=123456789012');
     const secrets = {
@@ -86,17 +122,18 @@ describeBench(['sts', 'oidc'], 'assume-role against the loopback STS', (bench) =
 
     const post = await runCli('assume-role', ['--post'], env, w);
     expect(post.code).toBe(0);
-    expect(fs.existsSync(w.envFile)).toBe(false);
+    expect(fs.existsSync(envFileOf(w))).toBe(false);
     scanRun(w, secrets, { stdout: post.stdout, stderr: post.stderr });
   });
 
   test('GitHub OIDC with a wrong audience: fails in one attempt with the claims and the provider hint', async () => {
     const w = ws();
+    const own = ownSts();
     const sts = await lastSeq(bench.TB_STS_URL);
     const r = await runCli(
       'assume-role',
       ['--role-arn', bench.TB_STS_ROLE_ARN, '--audience', 'wrong-aud'],
-      awsJobEnv(bench, github),
+      awsJobEnv(bench, { ...github, AWS_ENDPOINT_URL_STS: own.url }),
       w,
     );
     expect(r.code).toBe(1);
@@ -104,8 +141,8 @@ describeBench(['sts', 'oidc'], 'assume-role against the loopback STS', (bench) =
     expect(r.stderr).toContain('aud: wrong-aud');
     expect(r.stderr).toContain('sub: repo:shipline/shipline:ref:refs/heads/main');
     expect(r.stderr).toMatch(/does not list the audience 'wrong-aud' as a client ID/);
-    expect(await requestsSince(bench.TB_STS_URL, sts, 'AssumeRoleWithWebIdentity')).toHaveLength(1);
-    expect(fs.existsSync(w.envFile)).toBe(false);
+    expect(await ownRequests(sts, own.path, 'AssumeRoleWithWebIdentity')).toHaveLength(1);
+    expect(fs.existsSync(envFileOf(w))).toBe(false);
     scanRun(w, { request: bench.TB_GITHUB_ID_TOKEN_REQUEST_TOKEN }, { stdout: r.stdout, stderr: r.stderr });
   });
 
@@ -131,27 +168,35 @@ describeBench(['sts', 'oidc'], 'assume-role against the loopback STS', (bench) =
   });
 
   test('Throttling twice, then success: three STS attempts, a fresh GitHub token for each', async () => {
-    const role = await privateRole(bench);
+    // An audience of this test alone: the GitHub token requests it makes are told apart by it.
+    const audience = `sts.amazonaws.com/it-${crypto.randomBytes(6).toString('hex')}`;
+    const role = await privateRole(bench, { audiences: [audience] });
     const w = ws();
+    const own = ownSts();
     const sts = await lastSeq(bench.TB_STS_URL);
     const oidc = await lastSeq(bench.TB_OIDC_URL);
-    await benchControl(bench.TB_STS_URL).fault({
-      kind: '429',
-      count: 2,
-      match: 'AssumeRoleWithWebIdentity',
-      retryAfter: 0,
-    });
-    const r = await runCli('assume-role', ['--role-arn', role], awsJobEnv(bench, github), w);
+    await benchControl(bench.TB_STS_URL).fault({ kind: '429', count: 2, match: own.path, retryAfter: 0 });
+    const r = await runCli(
+      'assume-role',
+      ['--role-arn', role, '--audience', audience],
+      awsJobEnv(bench, { ...github, AWS_ENDPOINT_URL_STS: own.url }),
+      w,
+    );
     expect(r.stderr).toMatch(/attempt 1 of 5 failed \(throttled \(Throttling\)\)/);
     expect(r.stderr).toMatch(/attempt 2 of 5 failed/);
     expect(r.code).toBe(0);
     expect(r.stderr).toContain('in 3 STS calls');
-    const calls = await requestsSince(bench.TB_STS_URL, sts, 'AssumeRoleWithWebIdentity');
-    expect(calls.map((c) => c.status)).toEqual([429, 429, 200]);
-    const tokens = await requestsSince(bench.TB_OIDC_URL, oidc, '/token');
+    const calls = await ownRequests(sts, own.path);
+    expect(calls.map((c) => [c.action, c.status])).toEqual([
+      ['AssumeRoleWithWebIdentity', 429],
+      ['AssumeRoleWithWebIdentity', 429],
+      ['AssumeRoleWithWebIdentity', 200],
+    ]);
+    const tokens = (await requestsSince(bench.TB_OIDC_URL, oidc, '/token')).filter(
+      (t) => t.details?.audience === audience,
+    );
     expect(tokens).toHaveLength(3);
-    expect(tokens.every((t) => t.details?.audience === 'sts.amazonaws.com')).toBe(true);
-    const exported = readEnvFile(w.envFile);
+    const exported = readEnvFile(envFileOf(w));
     scanRun(
       w,
       {
@@ -180,19 +225,20 @@ describeBench(['sts', 'oidc'], 'assume-role against the loopback STS', (bench) =
     ];
     const texts: Record<string, string> = {};
     for (const c of cases) {
+      // Faults at a path of this case alone: the two left over hit nobody else's requests.
+      const own = ownSts();
       const sts = await lastSeq(bench.TB_STS_URL);
-      await benchControl(bench.TB_STS_URL).fault({ kind: '500', count: 3, match: c.action });
+      await benchControl(bench.TB_STS_URL).fault({ kind: '500', count: 3, match: own.path });
       const r = await runCli(
         'assume-role',
         ['--role-arn', bench.TB_STS_ROLE_ARN, '--retry-max-attempts', '1', ...c.args],
-        awsJobEnv(bench, c.env),
+        awsJobEnv(bench, { ...c.env, AWS_ENDPOINT_URL_STS: own.url }),
         w,
       );
-      await benchControl(bench.TB_STS_URL).clearFaults();
       texts[c.action] = r.stdout + r.stderr;
       expect(r.code).toBe(1);
       expect(r.stderr).toMatch(/failed: .* \(gave up after 1 attempt: InternalFailure \(HTTP 500\)\)/);
-      expect((await requestsSince(bench.TB_STS_URL, sts)).filter((q) => q.action === c.action)).toHaveLength(1);
+      expect((await ownRequests(sts, own.path)).map((q) => q.action)).toEqual([c.action]);
     }
 
     // A loopback listener in place of STS records what each client sends.
@@ -289,7 +335,7 @@ describeBench(['sts', 'oidc'], 'assume-role against the loopback STS', (bench) =
     );
     expect(first.stderr).toContain('static access keys from the inputs');
     expect(first.code).toBe(0);
-    const creds = readEnvFile(w.envFile);
+    const creds = readEnvFile(envFileOf(w));
 
     const chained = await runCli(
       'assume-role',
@@ -305,7 +351,7 @@ describeBench(['sts', 'oidc'], 'assume-role against the loopback STS', (bench) =
     expect(chained.stderr).toContain('the credentials already in the job (role chaining)');
     expect(chained.code).toBe(0);
     expect(chained.stdout).toContain('assumed-role-arn=arn:aws:sts::123456789012:assumed-role/shipline-ci/');
-    const after = readEnvFile(w.envFile);
+    const after = readEnvFile(envFileOf(w));
     expect(after.AWS_ACCESS_KEY_ID).not.toBe(creds.AWS_ACCESS_KEY_ID);
     scanRun(
       w,
@@ -327,7 +373,7 @@ describeBench(['sts', 'oidc'], 'assume-role against the loopback STS', (bench) =
     const role = await privateRole(bench);
     const w = ws();
     const token = mintIdToken({ flavor: 'gitlab' });
-    const env = awsJobEnv(bench, { AWS_ID_TOKEN: token, TMPDIR: w.dir });
+    const env = awsJobEnv(bench, { AWS_ID_TOKEN: token });
     const r = await runCli(
       'assume-role',
       ['--role-arn', role, '--web-identity-token-variable', 'AWS_ID_TOKEN', '--export-token-file'],
@@ -335,7 +381,7 @@ describeBench(['sts', 'oidc'], 'assume-role against the loopback STS', (bench) =
       w,
     );
     expect(r.code).toBe(0);
-    const exported = readEnvFile(w.envFile);
+    const exported = readEnvFile(envFileOf(w));
     expect(exported.AWS_ACCESS_KEY_ID).toBeUndefined();
     expect(exported.AWS_ROLE_ARN).toBe(role);
     const file = exported.AWS_WEB_IDENTITY_TOKEN_FILE!;
@@ -358,7 +404,7 @@ describeBench(['sts', 'oidc'], 'assume-role against the loopback STS', (bench) =
     const post = await runCli('assume-role', ['--post'], env, w);
     expect(post.code).toBe(0);
     expect(fs.existsSync(file)).toBe(false);
-    expect(fs.existsSync(w.envFile)).toBe(false);
+    expect(fs.existsSync(envFileOf(w))).toBe(false);
     scanRun(w, { token }, { stdout: r.stdout + post.stdout + sdk.stdout, stderr: r.stderr + post.stderr + sdk.stderr });
   });
 
@@ -366,7 +412,7 @@ describeBench(['sts', 'oidc'], 'assume-role against the loopback STS', (bench) =
     const role = await privateRole(bench);
     const w = ws();
     const token = mintIdToken({ flavor: 'gitlab' });
-    const env = awsJobEnv(bench, { AWS_ID_TOKEN: token, TMPDIR: w.dir });
+    const env = awsJobEnv(bench, { AWS_ID_TOKEN: token });
     const r = await runCli(
       'assume-role',
       ['--role-arn', role, '--web-identity-token-variable', 'AWS_ID_TOKEN', '--export', 'file'],
@@ -374,7 +420,7 @@ describeBench(['sts', 'oidc'], 'assume-role against the loopback STS', (bench) =
       w,
     );
     expect(r.code).toBe(0);
-    const exported = readEnvFile(w.envFile);
+    const exported = readEnvFile(envFileOf(w));
     expect(exported.AWS_PROFILE).toBe('shipline');
     const file = exported.AWS_SHARED_CREDENTIALS_FILE!;
     expect(mode(file)).toBe('600');
@@ -397,11 +443,15 @@ describeBench(['sts', 'oidc'], 'assume-role against the loopback STS', (bench) =
     const role = await privateRole(bench);
     const w = ws();
     const token = mintIdToken({ flavor: 'gitlab' });
+    // As the template sets it: a fresh private directory of this job, outside the checkout.
+    const run = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'shipline-ar-it-run-')), 'run');
+    spaces.push({ ...w, cleanup: () => fs.rmSync(path.dirname(run), { recursive: true, force: true }) });
     const env = awsJobEnv(bench, {
       SHIPLINE_INPUT_WEB_IDENTITY_TOKEN: token,
       GITLAB_CI: 'true',
       CI_PROJECT_DIR: w.dir,
       CI_JOB_ID: '777',
+      SHIPLINE_RUN_DIR: run,
       CI_COMMIT_SHA: '0123456789abcdef0123456789abcdef01234567',
       SHIPLINE_INPUT_OUTPUT_CREDENTIALS: 'true',
     });
@@ -410,17 +460,18 @@ describeBench(['sts', 'oidc'], 'assume-role against the loopback STS', (bench) =
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/assumed-role-arn=.*\/shipline-gitlab-777$/m);
     expect(r.stdout).not.toMatch(/aws-secret-access-key=/); // secret outputs: env file only
-    const exported = readEnvFile(w.envFile);
+    const exported = readEnvFile(path.join(run, 'env'));
     expect(exported.ASSUME_ROLE_AWS_SECRET_ACCESS_KEY).toBe(exported.AWS_SECRET_ACCESS_KEY);
     expect(fs.readFileSync(w.outputFile, 'utf8')).not.toMatch(/SECRET|SESSION_TOKEN|ACCESS_KEY/);
     scanRun(
       w,
       { token, key: exported.AWS_SECRET_ACCESS_KEY!, session: exported.AWS_SESSION_TOKEN! },
       { stdout: r.stdout, stderr: r.stderr },
+      run,
     );
     const post = await runCli('assume-role', ['--post'], env, w);
     expect(post.code).toBe(0);
-    expect(fs.existsSync(w.envFile)).toBe(false);
+    expect(fs.existsSync(path.join(run, 'env'))).toBe(false);
   });
 
   test('a token file that is a symlink is refused before any STS call', async () => {
@@ -428,16 +479,17 @@ describeBench(['sts', 'oidc'], 'assume-role against the loopback STS', (bench) =
     const real = path.join(w.dir, 'token');
     fs.writeFileSync(real, mintIdToken({ flavor: 'gitlab' }), { mode: 0o600 });
     fs.symlinkSync(real, path.join(w.dir, 'link'));
+    const own = ownSts();
     const sts = await lastSeq(bench.TB_STS_URL);
     const r = await runCli(
       'assume-role',
       ['--role-arn', bench.TB_STS_ROLE_ARN, '--web-identity-token-file', path.join(w.dir, 'link')],
-      awsJobEnv(bench),
+      awsJobEnv(bench, { AWS_ENDPOINT_URL_STS: own.url }),
       w,
     );
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/is a symbolic link/);
-    expect(await requestsSince(bench.TB_STS_URL, sts, 'AssumeRoleWithWebIdentity')).toHaveLength(0);
+    expect(await ownRequests(sts, own.path)).toHaveLength(0);
     const ok = await runCli(
       'assume-role',
       ['--role-arn', bench.TB_STS_ROLE_ARN, '--web-identity-token-file', real],
@@ -445,5 +497,108 @@ describeBench(['sts', 'oidc'], 'assume-role against the loopback STS', (bench) =
       w,
     );
     expect(ok.code).toBe(0);
+  });
+
+  describe('ambient credentials (no credential input), each source signed and checked by the endpoint', () => {
+    const loadedSdk = (stderr: string) => /load "[^"]*dist\/assume-role\/aws-sdk\.js"/.test(stderr);
+    const args = (role: string) => ['--role-arn', role, '--export', 'none'];
+    /** Session credentials of a role of this test alone, from its own workspace. */
+    async function session() {
+      const w = ws();
+      const role = await privateRole(bench, { assumeRole: true });
+      const r = await runCli(
+        'assume-role',
+        ['--role-arn', role],
+        awsJobEnv(bench, {
+          SHIPLINE_INPUT_AWS_ACCESS_KEY_ID: bench.TB_AWS_ACCESS_KEY_ID,
+          SHIPLINE_INPUT_AWS_SECRET_ACCESS_KEY: bench.TB_AWS_SECRET_ACCESS_KEY,
+        }),
+        w,
+      );
+      expect(r.code).toBe(0);
+      return readEnvFile(envFileOf(w));
+    }
+
+    test('env keys: one signed AssumeRole, the SDK never loaded', async () => {
+      const w = ws();
+      const role = await privateRole(bench, { assumeRole: true });
+      const r = await runCli(
+        'assume-role',
+        args(role),
+        awsJobEnv(bench, {
+          HOME: w.home,
+          AWS_ACCESS_KEY_ID: bench.TB_AWS_ACCESS_KEY_ID,
+          AWS_SECRET_ACCESS_KEY: bench.TB_AWS_SECRET_ACCESS_KEY,
+          NODE_DEBUG: 'module',
+        }),
+        w,
+      );
+      expect(r.code).toBe(0);
+      expect(r.stderr).toContain('the AWS SDK default credential chain');
+      expect(loadedSdk(r.stderr)).toBe(false);
+      const calls = await stsRequests(bench, role);
+      expect(calls.map((q) => [q.action, q.status, q.details?.accessKeyId])).toEqual([
+        ['AssumeRole', 200, bench.TB_AWS_ACCESS_KEY_ID],
+      ]);
+    });
+
+    test('token file (AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN): the unsigned call, then AssumeRole signed with its session', async () => {
+      const w = ws();
+      const base = await privateRole(bench);
+      const target = await privateRole(bench, { assumeRole: true });
+      const token = mintIdToken({ flavor: 'gitlab', audience: 'sts.amazonaws.com', ttlSeconds: 600 });
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'shipline-ar-token-'));
+      spaces.push({ ...w, cleanup: () => fs.rmSync(dir, { recursive: true, force: true }) });
+      const file = path.join(dir, 'token');
+      fs.writeFileSync(file, token, { mode: 0o600 });
+      const r = await runCli(
+        'assume-role',
+        args(target),
+        awsJobEnv(bench, {
+          HOME: w.home,
+          AWS_WEB_IDENTITY_TOKEN_FILE: file,
+          AWS_ROLE_ARN: base,
+          NODE_DEBUG: 'module',
+        }),
+        w,
+      );
+      expect(r.code).toBe(0);
+      expect(loadedSdk(r.stderr)).toBe(false);
+      expect((await stsRequests(bench, base)).map((q) => [q.action, q.status])).toEqual([
+        ['AssumeRoleWithWebIdentity', 200],
+      ]);
+      const assumed = await stsRequests(bench, target);
+      expect(assumed.map((q) => [q.action, q.status])).toEqual([['AssumeRole', 200]]);
+      expect(String(assumed[0]!.details?.accessKeyId)).toMatch(/^ASIA/);
+    });
+
+    test('the SDK chain when neither is set: a shared credentials file profile, through dist/assume-role/aws-sdk.js', async () => {
+      const w = ws();
+      const creds = await session();
+      const role = await privateRole(bench, { assumeRole: true });
+      const file = path.join(w.home, 'aws-credentials');
+      fs.writeFileSync(
+        file,
+        `[ar-it]\naws_access_key_id = ${creds.AWS_ACCESS_KEY_ID}\naws_secret_access_key = ${creds.AWS_SECRET_ACCESS_KEY}\naws_session_token = ${creds.AWS_SESSION_TOKEN}\n`,
+        { mode: 0o600 },
+      );
+      const r = await runCli(
+        'assume-role',
+        args(role),
+        awsJobEnv(bench, {
+          HOME: w.home,
+          AWS_SHARED_CREDENTIALS_FILE: file,
+          AWS_CONFIG_FILE: path.join(w.home, 'no-config'),
+          AWS_PROFILE: 'ar-it',
+          NODE_DEBUG: 'module',
+        }),
+        w,
+      );
+      expect(r.code).toBe(0);
+      expect(loadedSdk(r.stderr)).toBe(true);
+      expect((await stsRequests(bench, role)).map((q) => [q.action, q.status, q.details?.accessKeyId])).toEqual([
+        ['AssumeRole', 200, creds.AWS_ACCESS_KEY_ID],
+      ]);
+    });
   });
 });

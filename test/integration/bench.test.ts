@@ -18,7 +18,7 @@ import {
   PutImageCommand,
 } from '@aws-sdk/client-ecr';
 import { mintIdToken } from '../endpoints/oidc';
-import { run, runOk, withEnv } from '../support/exec';
+import { repoRoot, run, runOk, withEnv } from '../support/exec';
 import { runGithubAction, parseFileCommands } from '../support/github';
 import { componentInclude, runGitlabCiLocal } from '../support/gitlab';
 import { requireNode24 } from '../support/node24';
@@ -530,7 +530,9 @@ hello:
       expect(r.stderr + r.stdout).not.toContain('set-head');
       expect(r.exitCode).toBe(0);
       expect(r.stdout).toMatch(expected);
-      expect(r.stdout).toContain(`greet=hey home=${r.dir}`);
+      // SHIPLINE_HOME stands in for the job image's /opt/shipline: never the checkout
+      expect(r.stdout).toContain(`greet=hey home=${repoRoot} `);
+      expect(r.stdout).not.toContain(`home=${r.dir}`);
       expect(r.stdout).toContain('secret_len=6');
       expect(r.dotenv('hello')).toEqual({ GREETED: 'hey' });
       expect(r.args.join(' ')).not.toContain('abcdef');

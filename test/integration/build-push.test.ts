@@ -1,6 +1,7 @@
 // build-push against real parts: the docker engine (classic builder, no buildx here), the
 // bench registries (open and basic-auth) and skopeo as the independent judge of digests.
 // The example app (examples/app) is built as users would build it, FROM the bench base.
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import os from 'node:os';
@@ -42,6 +43,31 @@ describeBench(
     afterAll(() => {
       for (const r of repos) removeRepoImages(r);
       for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+    });
+
+    it('extract to ../x, an absolute path or through a symlink pointing out: exit 2 before docker runs, nothing written', async () => {
+      // A workspace in a parent of its own, so `../x` would land somewhere only this test looks.
+      const parent = fs.mkdtempSync(path.join(os.tmpdir(), 'bp-it-parent-'));
+      dirs.push(parent);
+      const w = path.join(parent, 'ws');
+      fs.renameSync(ws(), w);
+      const outside = path.join(parent, 'outside');
+      fs.mkdirSync(outside);
+      fs.symlinkSync(outside, path.join(w, 'link-out'));
+      for (const dest of ['../x', path.join(outside, 'abs'), 'link-out/deps.lock']) {
+        const r = await runBuildPush({
+          workspace: w,
+          inputs: {
+            push: 'false',
+            'build-args': `BASE_IMAGE=${env.TB_BASE_IMAGE}`,
+            extract: `/etc/hostname:${dest}`,
+          },
+        });
+        expect(r.code).toBe(2);
+        expect(r.stderr + r.stdout).toMatch(/input 'extract': .* is outside the workspace/);
+      }
+      expect(fs.readdirSync(outside)).toEqual([]);
+      expect(fs.readdirSync(parent).sort()).toEqual(['outside', 'ws']); // no ../x
     });
 
     it('example app, MR pipeline: smoke test, build, push MR-7; digest equals what skopeo reports; no temporaries left', async () => {
@@ -363,22 +389,32 @@ describeBench(
 
     it('post (after_script) removes the temporaries an interrupted main left behind, and nothing else', async () => {
       const w = ws();
-      const id = `shipline-build-push-${uniq('post').slice(5)}`;
+      const id = `shipline-build-push-${crypto.randomBytes(5).toString('hex')}`; // the shape main gives its temporaries
       expect(docker('pull', '-q', env.TB_BASE_IMAGE).status).toBe(0);
       expect(docker('create', '--name', `${id}-extract`, env.TB_BASE_IMAGE, 'true').status).toBe(0);
       expect(docker('create', '--name', `${id}-bystander`, env.TB_BASE_IMAGE, 'true').status).toBe(0);
       expect(docker('tag', env.TB_BASE_IMAGE, `${id}:smoke`).status).toBe(0);
       expect(docker('tag', env.TB_BASE_IMAGE, `${id}:bystander`).status).toBe(0);
       try {
-        // the state main saves before it creates anything (`.shipline/state/build-push.json`)
-        fs.mkdirSync(path.join(w, '.shipline', 'state'), { recursive: true });
+        // The state main saves before it creates anything, in the job's private run dir
+        // (outside the checkout: a state file planted in the checkout is never read).
+        const runDir = fs.mkdtempSync(path.join(os.tmpdir(), 'bp-it-run-'));
+        dirs.push(runDir);
+        fs.chmodSync(runDir, 0o700);
+        fs.mkdirSync(path.join(runDir, 'state'), { mode: 0o700 });
         const temps = { containers: [`${id}-extract`], images: [`${id}:smoke`, `${id}:build`], pulled: [] };
         fs.writeFileSync(
-          path.join(w, '.shipline', 'state', 'build-push.json'),
+          path.join(runDir, 'state', 'build-push.json'),
           JSON.stringify({ 'build-push-temporaries': JSON.stringify(temps) }),
           { mode: 0o600 },
         );
-        const r = await runBuildPush({ workspace: w, ci: MAIN_VARS, inputs: {}, post: true });
+        const r = await runBuildPush({
+          workspace: w,
+          ci: MAIN_VARS,
+          inputs: {},
+          post: true,
+          env: { ...process.env, SHIPLINE_RUN_DIR: runDir },
+        });
         expect(r.code).toBe(0);
         expect(r.stderr).toContain(`removing leftovers: ${id}-extract, ${id}:smoke`);
         expect(docker('container', 'inspect', `${id}-extract`).status).not.toBe(0);

@@ -49,14 +49,25 @@ describeBench(['registries', 'base-image'], 'kaniko-build with buildah against t
     `#!/usr/bin/env bash\nprev=\nfor a in "$@"; do if [ "$prev" = --authfile ]; then echo "$1 $(stat -c %a "$a") $(stat -c %a "$(dirname "$a")") $a" >> '${authLog}'; fi; prev=$a; done\nexec '${path.join(recorder.binDir, 'buildah')}' "$@"\n`,
     { mode: 0o755 },
   );
-  const envFor = (ws: string, tmp: string): Record<string, string | undefined> => ({
+  /**
+   * One job's directories: `tmp` (its TMPDIR) and `runDir`, the job's private directory as
+   * the template makes it (SHIPLINE_RUN_DIR, 0700, outside the checkout), whose `tmp/` is
+   * ctx.tempDir, where the step's work dirs (and the auth file) live.
+   */
+  const newJob = () => {
+    const tmp = fs.mkdtempSync(path.join(root, 'tmp-'));
+    const runDir = fs.mkdtempSync(path.join(root, 'run-')); // 0700, fresh
+    return { tmp, runDir, work: path.join(runDir, 'tmp'), dirs: [tmp, runDir] };
+  };
+  type Job = ReturnType<typeof newJob>;
+  const envFor = (ws: string, job: Job): Record<string, string | undefined> => ({
     PATH: [wrapDir, recorder.binDir, process.env.PATH].join(path.delimiter),
     HOME: path.join(root, 'home'),
     ...storage.env,
-    TMPDIR: tmp,
-    // ctx.tempDir: RUNNER_TEMP, else the (test) process's own tmpdir, so both are set.
-    RUNNER_TEMP: tmp,
+    TMPDIR: job.tmp,
+    SHIPLINE_RUN_DIR: job.runDir,
     GITLAB_CI: 'true',
+    CI_JOB_ID: String(process.pid),
     CI_PROJECT_DIR: ws,
     CI_COMMIT_SHA: SHA,
     CI_COMMIT_BRANCH: 'main',
@@ -81,7 +92,7 @@ describeBench(['registries', 'base-image'], 'kaniko-build with buildah against t
 
   test('multi-stage build FROM the bench base image, smoke stage first, pushed with a base64 docker-config variable', async () => {
     const ws = makeWorkspace(tb.TB_BASE_IMAGE, { parent: root });
-    const tmp = fs.mkdtempSync(path.join(root, 'tmp-'));
+    const job = newJob();
     const r = await runKanikoBuild(
       [
         '--images',
@@ -95,7 +106,7 @@ describeBench(['registries', 'base-image'], 'kaniko-build with buildah against t
         '--build-args',
         'GREETING_SUFFIX=from-buildah',
       ],
-      envFor(ws, tmp),
+      envFor(ws, job),
       ws,
     );
     expect(r.stderr).toContain('builder: buildah');
@@ -118,7 +129,7 @@ describeBench(['registries', 'base-image'], 'kaniko-build with buildah against t
     expect(buds.map((a) => a[a.indexOf('--target') + 1])).toEqual(['smoke-test', 'final']);
     expect(calls.filter((a) => a[0] === 'push').map((a) => a[a.length - 1])).toEqual(tags.map((t) => `docker://${t}`));
     for (const a of [...buds, ...calls.filter((c) => c[0] === 'push')]) expect(a).toContain('--authfile');
-    // Every call got the same auth file: 0600, in a 0700 work dir under the job's TMPDIR.
+    // Every call got the same auth file: 0600, in a 0700 work dir under ctx.tempDir (the job's private dir).
     const authCalls = fs
       .readFileSync(authLog, 'utf8')
       .trim()
@@ -128,12 +139,18 @@ describeBench(['registries', 'base-image'], 'kaniko-build with buildah against t
     expect(new Set(authCalls.map((c) => c.slice(1).join(' '))).size).toBe(1);
     const [, fileMode, dirMode, authFile] = authCalls[0]!;
     expect([fileMode, dirMode]).toEqual(['600', '700']);
-    expect(authFile).toMatch(new RegExp(`^${tmp}/shipline-kaniko-build-[^/]+/auth\\.json$`));
+    expect(authFile).toMatch(new RegExp(`^${job.work}/shipline-kaniko-build-[^/]+/auth\\.json$`));
     expect(fs.existsSync(authFile!)).toBe(false);
     // The auth file lived in the step's work dir, which is gone; nothing leaked anywhere.
-    expect(stepWorkDirs(tmp)).toEqual([]);
-    expect(fs.readdirSync(tmp)).toEqual([]);
-    expectNoLeaks({ secrets, texts: { stdout: r.stdout, stderr: r.stderr }, dirs: [ws, tmp], argvLogs: [recorder] });
+    expect(stepWorkDirs(job.work)).toEqual([]);
+    expect(fs.readdirSync(job.work)).toEqual([]);
+    expect(fs.readdirSync(job.tmp)).toEqual([]); // nothing outside the private directory
+    expectNoLeaks({
+      secrets,
+      texts: { stdout: r.stdout, stderr: r.stderr },
+      dirs: [ws, ...job.dirs],
+      argvLogs: [recorder],
+    });
     // Local images the step made are removed (the pushed image and the smoke image).
     const images = await run('buildah', ['images', '--all', '--format', '{{.Name}}:{{.Tag}}'], {
       env: { ...process.env, ...storage.env },
@@ -143,7 +160,9 @@ describeBench(['registries', 'base-image'], 'kaniko-build with buildah against t
   });
 
   test('cache with cache-repo: a build on a fresh runner (empty storage) pulls every layer from the cache repository', async () => {
-    const ws = makeWorkspace(tb.TB_BASE_IMAGE, { parent: root });
+    // No ARG in the Dockerfile: buildah 1.28 does not restore ARG steps from a remote cache
+    // (containers/buildah#4315). The cache repository is fresh (repo has a random name).
+    const ws = makeWorkspace(tb.TB_BASE_IMAGE, { parent: root, buildArg: false });
     const image = `${repo}-cached`;
     const args = [
       '--images',
@@ -153,14 +172,12 @@ describeBench(['registries', 'base-image'], 'kaniko-build with buildah against t
       '--cache',
       '--cache-repo',
       `${image}/cache`,
-      '--build-args',
-      `GREETING_SUFFIX=${crypto.randomBytes(4).toString('hex')}`,
     ];
     const runOnFreshRunner = async () => {
       const fresh = privateStorage(root);
-      const tmp = fs.mkdtempSync(path.join(root, 'tmp-'));
+      const job = newJob();
       try {
-        return await runKanikoBuild(args, { ...envFor(ws, tmp), ...fresh.env }, ws);
+        return await runKanikoBuild(args, { ...envFor(ws, job), ...fresh.env }, ws);
       } finally {
         fs.rmSync(fresh.dir, { recursive: true, force: true });
       }
@@ -178,11 +195,11 @@ describeBench(['registries', 'base-image'], 'kaniko-build with buildah against t
 
   test('a failing smoke stage stops before any push, and the auth file is still removed', async () => {
     const ws = makeWorkspace(tb.TB_BASE_IMAGE, { smokeFails: true, parent: root });
-    const tmp = fs.mkdtempSync(path.join(root, 'tmp-'));
+    const job = newJob();
     const failing = `${repo}-smoke-fails`;
     const r = await runKanikoBuild(
       ['--images', failing, '--auth-config-variable', 'HARBOR_ROBOT_CREDS_JSON', '--smoke-target', 'smoke-test'],
-      envFor(ws, tmp),
+      envFor(ws, job),
       ws,
     );
     expect(r.code).toBe(1);
@@ -190,13 +207,13 @@ describeBench(['registries', 'base-image'], 'kaniko-build with buildah against t
     expect(r.stdout).not.toMatch(/^digest=/m);
     const res = await inspect(`${failing}:latest`);
     expect(res.code).not.toBe(0);
-    expect(stepWorkDirs(tmp)).toEqual([]);
-    expectNoLeaks({ secrets, texts: { stdout: r.stdout, stderr: r.stderr }, dirs: [ws, tmp] });
+    expect(stepWorkDirs(job.work)).toEqual([]);
+    expectNoLeaks({ secrets, texts: { stdout: r.stdout, stderr: r.stderr }, dirs: [ws, ...job.dirs] });
   });
 
   test("ecr-login's docker config entry is used (no variable): the real ecr-login bundle, then the build, then its --post", async () => {
     const ws = makeWorkspace(tb.TB_BASE_IMAGE, { parent: root });
-    const tmp = fs.mkdtempSync(path.join(root, 'tmp-'));
+    const job = newJob();
     const dockerConfig = path.join(root, `ecr-docker-${crypto.randomBytes(3).toString('hex')}`);
     const awsEnv: NodeJS.ProcessEnv = {
       PATH: process.env.PATH,
@@ -207,7 +224,7 @@ describeBench(['registries', 'base-image'], 'kaniko-build with buildah against t
       AWS_REGION: tb.TB_AWS_REGION,
       AWS_ENDPOINT_URL_ECR: tb.TB_ECR_URL,
       AWS_EC2_METADATA_DISABLED: 'true',
-      SHIPLINE_STATE_DIR: path.join(tmp, '..', 'ecr-state'),
+      SHIPLINE_RUN_DIR: fs.mkdtempSync(path.join(root, 'ecr-run-')),
     };
     const ecrLogin = path.join(repoRoot, 'dist/ecr-login/index.js');
     const login = await run(process.execPath, [ecrLogin], { cwd: ws, env: awsEnv });
@@ -215,7 +232,7 @@ describeBench(['registries', 'base-image'], 'kaniko-build with buildah against t
     const configFile = path.join(dockerConfig, 'config.json');
     const before = fs.readFileSync(configFile, 'utf8');
     const image = `${tb.TB_ECR_REGISTRY}/kaniko-build-ecr-${crypto.randomBytes(4).toString('hex')}/app`;
-    const env = { ...envFor(ws, tmp), HARBOR_ROBOT_CREDS_JSON: undefined, DOCKER_CONFIG: dockerConfig };
+    const env = { ...envFor(ws, job), HARBOR_ROBOT_CREDS_JSON: undefined, DOCKER_CONFIG: dockerConfig };
     const r = await runKanikoBuild(['--images', image, '--tags', 'type=raw,value=ecr'], env, ws);
     expect(r.code).toBe(0);
     expect(r.stderr).toContain(
@@ -224,20 +241,20 @@ describeBench(['registries', 'base-image'], 'kaniko-build with buildah against t
     expect(await digestOf(`${image}:ecr`)).toBe(r.outputs.digest);
     // The job's docker config is read, never written; the copy in the auth file is gone.
     expect(fs.readFileSync(configFile, 'utf8')).toBe(before);
-    expect(stepWorkDirs(tmp)).toEqual([]);
+    expect(stepWorkDirs(job.work)).toEqual([]);
     const post = await run(process.execPath, [ecrLogin, '--post'], { cwd: ws, env: awsEnv });
     expect(post.code).toBe(0);
     expectNoLeaks({
       secrets: { ...secrets, ecr: tb.TB_ECR_PASSWORD, aws: tb.TB_AWS_SECRET_ACCESS_KEY },
       texts: { stdout: r.stdout, stderr: r.stderr },
-      dirs: [ws, tmp],
+      dirs: [ws, ...job.dirs],
       argvLogs: [recorder],
     });
   });
 
   test("wrong credentials: the push fails with the registry's answer, the password never shows", async () => {
     const ws = makeWorkspace(tb.TB_BASE_IMAGE, { parent: root });
-    const tmp = fs.mkdtempSync(path.join(root, 'tmp-'));
+    const job = newJob();
     const wrong = dockerConfigB64(tb.TB_REGISTRY_BASIC, tb.TB_REGISTRY_BASIC_USER, canaries.unused);
     const r = await runKanikoBuild(
       [
@@ -248,13 +265,17 @@ describeBench(['registries', 'base-image'], 'kaniko-build with buildah against t
         '--tags',
         'type=raw,value=denied',
       ],
-      { ...envFor(ws, tmp), HARBOR_ROBOT_CREDS_JSON: wrong },
+      { ...envFor(ws, job), HARBOR_ROBOT_CREDS_JSON: wrong },
       ws,
     );
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/buildah push .*:denied failed with exit code/);
     expect(r.stderr).toMatch(/unauthorized|authentication required/i);
-    expect(stepWorkDirs(tmp)).toEqual([]);
-    expectNoLeaks({ secrets: { ...secrets, wrong }, texts: { stdout: r.stdout, stderr: r.stderr }, dirs: [ws, tmp] });
+    expect(stepWorkDirs(job.work)).toEqual([]);
+    expectNoLeaks({
+      secrets: { ...secrets, wrong },
+      texts: { stdout: r.stdout, stderr: r.stderr },
+      dirs: [ws, ...job.dirs],
+    });
   });
 });

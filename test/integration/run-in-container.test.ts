@@ -20,6 +20,20 @@ interface Run {
   err: string;
 }
 
+/**
+ * The job's private directory per checkout, as the template makes it (SHIPLINE_RUN_DIR,
+ * `mkdir -m 700`, outside the checkout): state, the env file and ctx.tempDir live there.
+ */
+const runDirs = new Map<string, string>();
+function runDirOf(workspace: string): string {
+  let d = runDirs.get(workspace);
+  if (!d) {
+    d = fs.mkdtempSync(path.join(os.tmpdir(), 'ric-run-')); // 0700, fresh
+    runDirs.set(workspace, d);
+  }
+  return d;
+}
+
 /** Runs the step as `shipline run-in-container` does, in a GitLab-like job environment. */
 async function ship(workspace: string, argv: string[], env: Record<string, string | undefined> = {}): Promise<Run> {
   let out = '';
@@ -35,6 +49,7 @@ async function ship(workspace: string, argv: string[], env: Record<string, strin
       CI_JOB_ID: '5150',
       CI_PIPELINE_ID: '77',
       CI_PROJECT_PATH: 'team/app',
+      SHIPLINE_RUN_DIR: runDirOf(workspace),
       ...env,
     },
     stdout: (s) => (out += s),
@@ -67,7 +82,31 @@ describeBench(['docker', 'registry-open'], 'run-in-container (real docker)', (en
     return d;
   };
   afterAll(() => {
-    for (const d of dirs) fs.rmSync(d, { recursive: true, force: true });
+    for (const d of [...dirs, ...runDirs.values()]) fs.rmSync(d, { recursive: true, force: true });
+  });
+
+  it("image '--privileged' (a value that reads as an option) exits 2; docker is never called with it", async () => {
+    const shim = createDockerShim();
+    const dir = ws();
+    const r = await ship(dir, ['--image', '--privileged', '--run', 'id'], shim.env(process.env));
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/input 'image': '--privileged' starts with '-'/);
+    expect(shim.records().filter((c) => c.argv.includes('--privileged'))).toEqual([]);
+    expect(shim.records()).toEqual([]); // refused at input time: no docker call at all
+  });
+
+  it('copy-out through a symlink in the checkout that points out: exit 2, nothing written outside', async () => {
+    const dir = ws();
+    const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'ric-int-out-'));
+    dirs.push(outside);
+    fs.symlinkSync(outside, path.join(dir, 'reports'));
+    for (const dest of ['reports/x.txt', '../x.txt', path.join(outside, 'y.txt')]) {
+      const r = await ship(dir, ['--image', image, '--run', 'echo hi > out.txt', '--copy-out', `out.txt:${dest}`]);
+      expect(r.code).toBe(2);
+      expect(r.err).toMatch(/input 'copy-out': .* is outside the workspace/);
+    }
+    expect(fs.readdirSync(outside)).toEqual([]);
+    expect(fs.existsSync(path.join(dir, '..', 'x.txt'))).toBe(false);
   });
 
   it('one-shot: copies the workspace in (honouring .dockerignore), runs, copies out, removes the container', async () => {
@@ -160,7 +199,11 @@ describeBench(['docker', 'registry-open'], 'run-in-container (real docker)', (en
     expect(start.code).toBe(0);
     const name = output(start, 'container')!;
     expect(exists(name)).toBe(true);
-    expect(fs.readFileSync(path.join(dir, '.shipline/env'), 'utf8')).toContain(`SHIPLINE_CONTAINER='${name}'`);
+    // the env file the template sources is the job's private one; the checkout's is never written
+    expect(fs.readFileSync(path.join(runDirOf(dir), 'env'), 'utf8')).toContain(`SHIPLINE_CONTAINER='${name}'`);
+    expect(fs.readFileSync(path.join(dir, '.shipline/env'), 'utf8')).toBe(
+      "export OTHER_STEP_TOKEN='not-for-the-container'\n",
+    );
     const e1 = await ship(dir, ['--mode', 'exec', '--run', 'echo two >> state.txt'], jobEnv);
     expect(e1.code).toBe(0);
     expect(output(e1, 'container')).toBe(name); // the default name is the job's
@@ -190,6 +233,7 @@ describeBench(['docker', 'registry-open'], 'run-in-container (real docker)', (en
       CI_JOB_ID: '6101',
       CI_PIPELINE_ID: '77',
       CI_PROJECT_PATH: 'team/app',
+      SHIPLINE_RUN_DIR: runDirOf(dir),
     };
     const bundle = path.join(__dirname, '..', '..', 'dist', 'run-in-container', 'index.js');
     const child = spawn(process.execPath, [bundle, '--image', image, '--run', 'echo running; sleep 60'], {
@@ -261,7 +305,7 @@ describeBench(['docker', 'registry-open'], 'run-in-container (real docker)', (en
       texts: { out: r.out + ok.out, err: r.err + ok.err },
       argvLogs: [shim],
       cmdlines,
-      dirs: [dir],
+      dirs: [dir, runDirOf(dir)],
     });
     shim.cleanup();
   }, 60_000);

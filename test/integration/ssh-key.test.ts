@@ -1,6 +1,8 @@
 // ssh-key with real OpenSSH tools: keys made by ssh-keygen, split one line per variable,
 // reassembled by the step (GitLab/CLI runtime, in-process) byte for byte; ssh-keygen -y
 // accepts the file, ssh -G reads the options, ssh-agent holds the key; cleanup removes it.
+// Each job has its own private directory (SHIPLINE_RUN_DIR, as the GitLab template sets
+// it): the env file is <run>/env, the key directory lies under <run>/tmp (ctx.tempDir).
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,30 +18,39 @@ jest.setTimeout(30_000);
 interface Job {
   root: string;
   workspace: string;
+  /** The job's private directory (SHIPLINE_RUN_DIR). */
+  run: string;
+  /** ctx.tempDir: <run>/tmp. */
   temp: string;
+  /** The env file the template sources: <run>/env. */
+  envFile: string;
   env: Record<string, string>;
 }
 
 function newJob(vars: Record<string, string>): Job {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'ssh-key-it-'));
   const workspace = path.join(root, 'ws');
-  const temp = path.join(root, 'tmp');
+  const run = path.join(root, 'run');
   fs.mkdirSync(workspace);
-  fs.mkdirSync(temp);
   return {
     root,
     workspace,
-    temp,
+    run,
+    temp: path.join(run, 'tmp'),
+    envFile: path.join(run, 'env'),
     env: {
       PATH: process.env.PATH ?? '',
       HOME: process.env.HOME ?? '/root',
       GITLAB_CI: 'true',
       CI_PROJECT_DIR: workspace,
-      RUNNER_TEMP: temp,
+      SHIPLINE_RUN_DIR: run,
       ...vars,
     },
   };
 }
+
+/** The entries of a directory; none when the runtime never had to make it. */
+const entries = (dir: string): string[] => (fs.existsSync(dir) ? fs.readdirSync(dir) : []);
 
 async function step(job: Job, post = false) {
   const out: string[] = [];
@@ -98,7 +109,7 @@ describe.each(['ed25519', 'rsa', 'ecdsa'])('%s key split over variables', (type)
       expect(main).toMatchObject({ code: 0 });
       const out = outputsOf(main.stdout);
       const keyFile = out['key-file']!;
-      expect(path.dirname(keyFile).startsWith(job.temp)).toBe(true);
+      expect(path.dirname(path.dirname(keyFile))).toBe(job.temp);
       expect(fs.readFileSync(keyFile)).toEqual(fs.readFileSync(key.file));
       expect(fs.statSync(keyFile).mode & 0o777).toBe(0o600);
       expect(fs.statSync(path.dirname(keyFile)).mode & 0o777).toBe(0o700);
@@ -108,11 +119,18 @@ describe.each(['ed25519', 'rsa', 'ecdsa'])('%s key split over variables', (type)
       expect(fpr.stdout.split(' ')[1]).toBe(out.fingerprint);
 
       // The exported command, as git runs it (through sh); ssh -G prints the options it would use.
-      const exported = readAssignments(path.join(job.workspace, '.shipline/env'));
+      expect(fs.statSync(job.envFile).mode & 0o777).toBe(0o600);
+      const exported = readAssignments(job.envFile);
       expect([...exported.keys()]).toEqual(['GIT_SSH_COMMAND']);
-      const g = await runOk('sh', ['-c', `. ./.shipline/env && eval "$GIT_SSH_COMMAND -G -p 2222 git.example.com"`], {
-        cwd: job.workspace,
-      });
+      expect(fs.existsSync(path.join(job.workspace, '.shipline/env'))).toBe(false);
+      const g = await runOk(
+        'sh',
+        ['-c', `. "$SHIPLINE_ENV_FILE" && eval "$GIT_SSH_COMMAND -G -p 2222 git.example.com"`],
+        {
+          cwd: job.workspace,
+          env: { ...process.env, SHIPLINE_ENV_FILE: job.envFile },
+        },
+      );
       expect(g.stdout).toContain(`identityfile ${keyFile}\n`);
       expect(g.stdout).toContain('identitiesonly yes\n');
       expect(g.stdout).toContain('stricthostkeychecking true\n');
@@ -122,12 +140,13 @@ describe.each(['ed25519', 'rsa', 'ecdsa'])('%s key split over variables', (type)
       const post = await step(job, true);
       expect(post.code).toBe(0);
       expect(fs.existsSync(path.dirname(keyFile))).toBe(false);
+      expect(fs.existsSync(job.envFile)).toBe(false);
       expect(fs.existsSync(path.join(job.workspace, '.shipline/env'))).toBe(false);
       expect(fs.readdirSync(job.temp)).toEqual([]);
       expectNoLeaks({
         secrets: bodyLines(key.text),
         texts: { stdout: main.stdout + post.stdout, stderr: main.stderr + post.stderr },
-        dirs: [job.workspace, job.temp],
+        dirs: [job.workspace, job.run],
       });
     } finally {
       fs.rmSync(job.root, { recursive: true, force: true });
@@ -153,25 +172,32 @@ test('a broken line is reported by number and variable, without its content, and
     expect(r.stderr).toContain(
       'line 3 (from SSH_KEY_LINE_3): not base64 (character 21 is outside the base64 alphabet)',
     );
-    expect(fs.readdirSync(job.temp)).toEqual([]);
+    expect(entries(job.temp)).toEqual([]);
+    expect(fs.existsSync(job.envFile)).toBe(false);
     expect(fs.existsSync(path.join(job.workspace, '.shipline/env'))).toBe(false);
     expectNoLeaks({
       secrets: { ...bodyLines(key.text), broken: vars.SSH_KEY_LINE_3 },
       texts: { stdout: r.stdout, stderr: r.stderr },
+      dirs: [job.workspace, job.run],
     });
 
     // Two lines swapped: armour is fine, the key is not.
     const swapped = lineVars(key.text);
     [swapped.SSH_KEY_LINE_2, swapped.SSH_KEY_LINE_3] = [swapped.SSH_KEY_LINE_3!, swapped.SSH_KEY_LINE_2!];
-    const s = await step(
-      newJob({
-        ...swapped,
-        SHIPLINE_INPUT_KEY_VARIABLES: 'SSH_KEY_LINE_',
-        SHIPLINE_INPUT_KNOWN_HOSTS: `git.example.com ${HOST_KEY}`,
-      }),
-    );
-    expect(s.code).toBe(1);
-    expect(s.stderr).toMatch(/does not decode to a key/);
+    const job2 = newJob({
+      ...swapped,
+      SHIPLINE_INPUT_KEY_VARIABLES: 'SSH_KEY_LINE_',
+      SHIPLINE_INPUT_KNOWN_HOSTS: `git.example.com ${HOST_KEY}`,
+    });
+    try {
+      const s = await step(job2);
+      expect(s.code).toBe(1);
+      expect(s.stderr).toMatch(/does not decode to a key/);
+      expect(entries(job2.temp)).toEqual([]);
+      expect(fs.existsSync(job2.envFile)).toBe(false);
+    } finally {
+      fs.rmSync(job2.root, { recursive: true, force: true });
+    }
   } finally {
     fs.rmSync(job.root, { recursive: true, force: true });
     fs.rmSync(keys, { recursive: true, force: true });
@@ -190,7 +216,7 @@ test('key-base64 with start-agent: the agent holds the key and is stopped by the
   try {
     const main = await step(job);
     expect(main).toMatchObject({ code: 0 });
-    const exported = readAssignments(path.join(job.workspace, '.shipline/env'));
+    const exported = readAssignments(job.envFile);
     const sock = exported.get('SSH_AUTH_SOCK')!.replace(/^'|'$/g, '');
     const pid = Number(exported.get('SSH_AGENT_PID')!.replace(/'/g, ''));
     const listed = await runOk('ssh-add', ['-l'], { env: { ...process.env, SSH_AUTH_SOCK: sock } });
@@ -212,10 +238,11 @@ test('key-base64 with start-agent: the agent holds the key and is stopped by the
     }
     expect(alive).toBe(false);
     expect(fs.readdirSync(job.temp)).toEqual([]);
+    expect(fs.existsSync(job.envFile)).toBe(false);
     expectNoLeaks({
       secrets: { ...bodyLines(key.text), b64 },
       texts: { stdout: main.stdout + post.stdout, stderr: main.stderr + post.stderr },
-      dirs: [job.workspace],
+      dirs: [job.workspace, job.run],
     });
     const none = await run('ssh-add', ['-l'], { env: { ...process.env, SSH_AUTH_SOCK: sock } });
     expect(none.code).not.toBe(0);
@@ -246,10 +273,15 @@ test('git uses the exported GIT_SSH_COMMAND: ssh gets the key, IdentitiesOnly an
     const out = outputsOf(main.stdout);
     const git = await run(
       'sh',
-      ['-c', `. ./.shipline/env && git ls-remote ssh://git@127.0.0.1:${port}/team/repo.git`],
+      ['-c', `. "$SHIPLINE_ENV_FILE" && git ls-remote ssh://git@127.0.0.1:${port}/team/repo.git`],
       {
         cwd: job.workspace,
-        env: recorder.env({ PATH: process.env.PATH ?? '', HOME: job.root, GIT_TERMINAL_PROMPT: '0' }),
+        env: recorder.env({
+          PATH: process.env.PATH ?? '',
+          HOME: job.root,
+          GIT_TERMINAL_PROMPT: '0',
+          SHIPLINE_ENV_FILE: job.envFile,
+        }),
         timeoutMs: 30_000,
       },
     );
@@ -270,11 +302,12 @@ test('git uses the exported GIT_SSH_COMMAND: ssh gets the key, IdentitiesOnly an
     ]);
     expect(argv).toEqual(expect.arrayContaining(['-p', String(port), 'git@127.0.0.1']));
     expect(await step(job, true)).toMatchObject({ code: 0 });
+    expect(fs.readdirSync(job.temp)).toEqual([]);
     expectNoLeaks({
       secrets: bodyLines(key.text),
       texts: { stdout: main.stdout + git.stdout, stderr: main.stderr + git.stderr },
       argvLogs: [recorder],
-      dirs: [job.workspace, job.temp],
+      dirs: [job.workspace, job.run],
     });
   } finally {
     recorder.cleanup();

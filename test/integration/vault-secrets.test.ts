@@ -1,7 +1,9 @@
 // vault-secrets against the bench's loopback Vault (real HTTP, AppRole, KV v1/v2, policies):
 // the step runs in-process on the GitLab runtime; requests are counted through a recording
 // proxy of the test's own (others may use the bench meanwhile); values planted per test are
-// canaries scanned for in every output.
+// canaries scanned for in every output. Each job has its own private directory
+// (SHIPLINE_RUN_DIR, as the GitLab template sets it): the env file is <run>/env, state
+// <run>/state/vault-secrets.json, export: file writes under <run>/tmp (ctx.tempDir).
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -54,14 +56,15 @@ describeBench('vault', 'vault-secrets against the bench Vault', (tb: BenchEnv) =
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'vault-secrets-it-'));
     roots.push(root);
     const workspace = path.join(root, 'ws');
-    const temp = path.join(root, 'tmp');
+    const runDir = path.join(root, 'run');
+    const temp = path.join(runDir, 'tmp');
+    const envFile = path.join(runDir, 'env');
     fs.mkdirSync(workspace);
-    fs.mkdirSync(temp);
     const env = {
       PATH: process.env.PATH ?? '',
       GITLAB_CI: 'true',
       CI_PROJECT_DIR: workspace,
-      RUNNER_TEMP: temp,
+      SHIPLINE_RUN_DIR: runDir,
       VAULT_ADDR: tb.TB_VAULT_URL,
       VAULT_ROLE_ID: tb.TB_VAULT_ROLE_ID,
       VAULT_SECRET_ID: tb.TB_VAULT_SECRET_ID,
@@ -81,10 +84,12 @@ describeBench('vault', 'vault-secrets against the bench Vault', (tb: BenchEnv) =
     return {
       root,
       workspace,
+      runDir,
       temp,
+      envFile,
       env,
       run: runIt,
-      exported: () => readAssignments(path.join(workspace, '.shipline/env')),
+      exported: () => readAssignments(envFile),
     };
   }
 
@@ -117,8 +122,11 @@ describeBench('vault', 'vault-secrets against the bench Vault', (tb: BenchEnv) =
       (await fetch(`${tb.TB_VAULT_URL}/v1/auth/token/lookup-self`, { headers: { 'x-vault-token': token } })).status,
     ).toBe(403);
 
-    const envFile = path.join(j.workspace, '.shipline/env');
+    const envFile = j.envFile;
     expect(fs.statSync(envFile).mode & 0o777).toBe(0o600);
+    expect(fs.existsSync(path.join(j.workspace, '.shipline/env'))).toBe(false);
+    // Revoked in main: the token is no longer in state.
+    expect(fs.readFileSync(path.join(j.runDir, 'state/vault-secrets.json'), 'utf8')).not.toContain(token);
     const exported = j.exported();
     expect(unquote(exported.get('APP_PASSWORD'))).toBe(values.password);
     expect(unquote(exported.get('APP_API_KEY'))).toBe(values.apiKey);
@@ -132,9 +140,9 @@ describeBench('vault', 'vault-secrets against the bench Vault', (tb: BenchEnv) =
     expect(post.code).toBe(0);
     expect(fs.existsSync(envFile)).toBe(false);
     expectNoLeaks({
-      secrets: secretsOf(),
+      secrets: { ...secretsOf(), token },
       texts: { stdout: r.stdout + post.stdout, stderr: r.stderr + post.stderr },
-      dirs: [j.workspace, j.temp],
+      dirs: [j.workspace, j.runDir],
     });
   });
 
@@ -178,6 +186,7 @@ describeBench('vault', 'vault-secrets against the bench Vault', (tb: BenchEnv) =
     const r = await j.run();
     expect(r.code).toBe(1);
     expect(r.stderr).toContain(message);
+    expect(fs.existsSync(j.envFile)).toBe(false);
     expect(fs.existsSync(path.join(j.workspace, '.shipline/env'))).toBe(false);
     expect(p.calls().pop()).toBe('POST /v1/auth/token/revoke-self');
     expectNoLeaks({ secrets: secretsOf(), texts: { stdout: r.stdout, stderr: r.stderr } });
@@ -261,8 +270,10 @@ describeBench('vault', 'vault-secrets against the bench Vault', (tb: BenchEnv) =
     expect(fs.statSync(file).mode & 0o777).toBe(0o600);
     expect(fs.statSync(path.dirname(file)).mode & 0o777).toBe(0o700);
     expect((await j.run(true)).code).toBe(0);
+    expect(path.dirname(path.dirname(file))).toBe(j.temp);
     expect(fs.existsSync(path.dirname(file))).toBe(false);
     expect(fs.readdirSync(j.temp)).toEqual([]);
+    expect(fs.existsSync(j.envFile)).toBe(false);
   });
 
   test('export-token keeps a working token for later commands; the cleanup revokes it', async () => {
@@ -276,9 +287,12 @@ describeBench('vault', 'vault-secrets against the bench Vault', (tb: BenchEnv) =
     expect(post.code).toBe(0);
     expect(post.stderr).toContain('revoked the Vault token');
     expect((await lookup()).status).toBe(403);
+    expect(fs.existsSync(j.envFile)).toBe(false);
+    // Neither the values nor the token are left in the private directory (state cleared).
     expectNoLeaks({
       secrets: { ...secretsOf(), token },
       texts: { stdout: r.stdout + post.stdout, stderr: r.stderr + post.stderr },
+      dirs: [j.workspace, j.runDir],
     });
   });
 

@@ -42,6 +42,12 @@ export interface RunGitlabOptions {
   files?: Record<string, string>;
   /** Use this directory for the project (created if missing) instead of a fresh temp dir. */
   cwd?: string;
+  /**
+   * SHIPLINE_HOME of the job, standing in for the job image's /opt/shipline: default this
+   * repository (its dist/, outside the job's checkout); null leaves it unset, so the
+   * template fetches the pinned dist/ into the job's private directory.
+   */
+  shiplineHome?: string | null;
   /** Run `image:` jobs on the host shell (default true: no public images offline). */
   forceShellExecutor?: boolean;
   /** Also run the `needs` of the named job(s). */
@@ -168,7 +174,13 @@ export async function runGitlabCiLocal(opts: RunGitlabOptions): Promise<GitlabRu
   if (spec.kind === 'tag') await git('tag', '-f', spec.tag ?? 'v1.2.3');
 
   const pv = pipelineVars(spec);
-  const variables: Record<string, string> = { SHIPLINE_HOME: dir, ...pv.variables, ...opts.variables };
+  // Never the checkout: nothing under it is trusted (docs/security.md).
+  const home = opts.shiplineHome === undefined ? repoRoot : opts.shiplineHome;
+  const variables: Record<string, string> = {
+    ...(home === null ? {} : { SHIPLINE_HOME: home }),
+    ...pv.variables,
+    ...opts.variables,
+  };
   // gitlab-ci-local wants a relative --cwd: run it from the project dir instead
   const args = ['--no-color', '--home', path.join(outer, 'gcl-home')];
   if (opts.forceShellExecutor !== false) args.push('--force-shell-executor');
@@ -192,7 +204,9 @@ export async function runGitlabCiLocal(opts: RunGitlabOptions): Promise<GitlabRu
   args.push(...(opts.extraArgs ?? []));
   for (const j of opts.job === undefined ? [] : Array.isArray(opts.job) ? opts.job : [opts.job]) args.push(j);
 
-  const raw = await run(GCL, args, { cwd: dir, env: opts.env ?? process.env, timeoutMs: opts.timeoutMs ?? 300_000 });
+  const env = { ...(opts.env ?? process.env) };
+  if (home === null) delete env.SHIPLINE_HOME;
+  const raw = await run(GCL, args, { cwd: dir, env, timeoutMs: opts.timeoutMs ?? 300_000 });
   const readFile = (rel: string) => fs.readFileSync(path.join(dir, rel), 'utf8');
   return {
     exitCode: raw.code,

@@ -52,17 +52,28 @@ export async function runKanikoBuild(
   return { code, stdout, stderr: err.join(''), outputs: parsePrintedOutputs(stdout) };
 }
 
-/** A workspace with a three-stage Dockerfile FROM `base` (build, smoke-test, final). */
-export function makeWorkspace(base: string, opts: { smokeFails?: boolean; parent?: string } = {}): string {
+/**
+ * A workspace with a three-stage Dockerfile FROM `base` (build, smoke-test, final). The build
+ * stage declares `ARG GREETING_SUFFIX` unless `buildArg: false`: buildah 1.28 never restores
+ * an ARG step from a remote cache (--cache-from), which breaks the cache of every later step
+ * of that stage (containers/buildah#4315), so a cache test builds without one.
+ */
+export function makeWorkspace(
+  base: string,
+  opts: { smokeFails?: boolean; parent?: string; buildArg?: boolean } = {},
+): string {
+  const arg = opts.buildArg !== false;
   const dir = fs.mkdtempSync(path.join(opts.parent ?? os.tmpdir(), 'shipline-kb-ws-'));
   fs.writeFileSync(path.join(dir, 'greeting.txt'), 'hello from kaniko-build\n');
   fs.writeFileSync(
     path.join(dir, 'Dockerfile'),
     [
       `FROM ${base} AS build`,
-      'ARG GREETING_SUFFIX=none',
+      ...(arg ? ['ARG GREETING_SUFFIX=none'] : []),
       'COPY greeting.txt /src/greeting.txt',
-      'RUN cat /src/greeting.txt > /src/out.txt && echo "suffix=$GREETING_SUFFIX" >> /src/out.txt',
+      arg
+        ? 'RUN cat /src/greeting.txt > /src/out.txt && echo "suffix=$GREETING_SUFFIX" >> /src/out.txt'
+        : 'RUN cat /src/greeting.txt > /src/out.txt',
       '',
       `FROM ${base} AS smoke-test`,
       'COPY --from=build /src/out.txt /out.txt',

@@ -407,6 +407,9 @@ export async function runWorkflowJob(opts: WorkflowRunOptions): Promise<Workflow
   for (const p of posts.reverse()) {
     const r = await p.run();
     postRecords.push(r);
+    // A post's GITHUB_ENV reaches the posts after it, as on the runner.
+    Object.assign(exported, parseFileCommands(read(envFile)));
+    fs.writeFileSync(envFile, '');
     if (r.kind === 'post' && r.exitCode !== 0) status.failed = true;
   }
   return {

@@ -1,7 +1,6 @@
 // What every AWS call of shipline shares: explicit region and endpoint (never guessed from
-// process.env behind the step's back), the SDK's own retries off (maxAttempts: 1) so our
-// classified policy is the only one, a per-attempt timeout, a total deadline, and a
-// User-Agent that names shipline.
+// process.env behind the step's back), one classified retry policy, a per-attempt timeout
+// and a total deadline. The calls themselves are signed requests (signed.ts), not SDK clients.
 import type { Env } from '../util/env';
 import { retry, type Verdict } from '../util/retry';
 
@@ -37,7 +36,25 @@ export interface CallLog {
   debug(msg: string): void;
 }
 
-/** SDK client settings every shipline client uses. */
+/** The DNS suffix of a region's partition (commercial, China, the isolated ones). */
+export function dnsSuffix(region: string): string {
+  if (region.startsWith('cn-')) return 'amazonaws.com.cn';
+  if (region.startsWith('us-isob-')) return 'sc2s.sgov.gov';
+  if (region.startsWith('us-iso-')) return 'c2s.ic.gov';
+  if (region.startsWith('us-isof-')) return 'csp.hci.ic.gov';
+  if (region.startsWith('eu-isoe-')) return 'cloud.adc-e.uk';
+  return 'amazonaws.com';
+}
+
+/** The regional endpoint of `service` (`sts`, `api.ecr`, `api.ecr-public`), as the SDK resolves it. */
+export const serviceEndpoint = (service: string, region: string): string =>
+  `https://${service}.${region}.${dnsSuffix(region)}`;
+
+/**
+ * Settings for an AWS SDK client, where one is still used (shipline's own calls are signed
+ * requests): the SDK's retries off (maxAttempts: 1) so our classified policy is the only
+ * one, a per-attempt timeout, and a User-Agent that names shipline.
+ */
 export function clientConfig(opts: {
   region: string;
   endpoint: string | undefined;

@@ -1,5 +1,5 @@
 // AssumeRoleWithWebIdentity without the AWS SDK. The call is unsigned (the token is the
-// credential) and is one form POST of STS's Query protocol with an XML answer, so a
+// credential; AssumeRole, signed, is in sts.ts) and is one form POST of STS's Query protocol with an XML answer, so a
 // node:http(s) request does it at a fraction of the SDK's start-up (DESIGN §7: the SDK
 // alone costs more than node's own start). STS's error answers take the SDK's error shape
 // (awsAnswerError), so classification and failures are shared with the SDK path.
@@ -30,7 +30,7 @@ export function xmlText(xml: string, tag: string): string | undefined {
   return m ? unescapeXml(m[1]!) : undefined;
 }
 
-function xmlSection(xml: string, tag: string): string {
+export function xmlSection(xml: string, tag: string): string {
   return new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`).exec(xml)?.[1] ?? '';
 }
 

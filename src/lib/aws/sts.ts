@@ -1,57 +1,98 @@
-// AssumeRole with static, ambient or chained credentials through the AWS SDK (SigV4, the
-// default credential chain). The SDK loads here, from dist/assume-role/lazy.js, never at a
-// step's start. The web identity path needs no signature and uses sts-query.ts instead.
-import { callWithRetry, clientConfig } from './client';
-import { awsFailure, classifyAwsError } from './errors';
+// AssumeRole with static, ambient or chained credentials: one form POST of STS's Query
+// protocol (as sts-query.ts) signed with SigV4 (signed.ts), without the SDK client. Ambient
+// credentials come from the environment or a token file first and from the SDK's chain only
+// when neither holds any (credentials.ts). Loaded from dist/assume-role/lazy.js.
+import type { Env } from '../util/env';
+import { callWithRetry } from './client';
+import { jobCredentials, type AwsCredentials } from './credentials';
+import { awsAnswerError, awsFailure, classifyAwsError } from './errors';
+import { signedSend } from './signed';
 import { assumedRole, type AssumeParams, type AssumedRole, type StsCallOptions, type StsSource } from './sts-common';
+import { stsEndpoint, xmlSection, xmlText } from './sts-query';
+
+/** The AssumeRole form: tags and transitive keys as STS's `member.N` lists. */
+export function assumeRoleForm(params: AssumeParams): URLSearchParams {
+  const form = new URLSearchParams({
+    Action: 'AssumeRole',
+    Version: '2011-06-15',
+    RoleArn: params.roleArn,
+    RoleSessionName: params.sessionName,
+    DurationSeconds: String(params.durationSeconds),
+  });
+  if (params.externalId) form.set('ExternalId', params.externalId);
+  (params.tags ?? []).forEach((t, i) => {
+    form.set(`Tags.member.${i + 1}.Key`, t.Key);
+    form.set(`Tags.member.${i + 1}.Value`, t.Value);
+  });
+  (params.transitiveTagKeys ?? []).forEach((k, i) => form.set(`TransitiveTagKeys.member.${i + 1}`, k));
+  return form;
+}
 
 export async function assumeRole(
   params: AssumeParams,
   source: Exclude<StsSource, { kind: 'web-identity' }>,
   opts: StsCallOptions,
+  env: Env,
 ): Promise<AssumedRole> {
-  const sts = await import('@aws-sdk/client-sts');
-  const attemptTimeoutMs = opts.policy.attemptTimeoutMs ?? 10_000;
-  const base = clientConfig({ region: opts.region, endpoint: opts.endpoint, step: 'assume-role', attemptTimeoutMs });
-  let credentials: unknown;
-  if (source.kind === 'static') {
-    credentials = {
-      accessKeyId: source.accessKeyId,
-      secretAccessKey: source.secretAccessKey,
-      ...(source.sessionToken ? { sessionToken: source.sessionToken } : {}),
-    };
-  } else {
-    const { fromNodeProviderChain } = await import('@aws-sdk/credential-providers');
-    credentials = fromNodeProviderChain();
-  }
-  const client = new sts.STSClient({ ...base, credentials: credentials as never });
+  const endpoint = (opts.endpoint ?? stsEndpoint(opts.region)).replace(/\/*$/, '/');
   const what = `STS AssumeRole for ${params.roleArn}`;
   try {
-    const { value: out, attempts } = await callWithRetry(
+    let credentials: AwsCredentials;
+    if (source.kind === 'static') {
+      credentials = {
+        accessKeyId: source.accessKeyId,
+        secretAccessKey: source.secretAccessKey,
+        ...(source.sessionToken ? { sessionToken: source.sessionToken } : {}),
+      };
+    } else {
+      ({ credentials } = await jobCredentials(env, {
+        region: opts.region,
+        policy: opts.policy,
+        log: opts.log,
+        onSecret: opts.onSecret,
+      }));
+    }
+    const body = assumeRoleForm(params).toString();
+    const { value: xml, attempts } = await callWithRetry(
       what,
-      (_attempt, signal) =>
-        client.send(
-          new sts.AssumeRoleCommand({
-            RoleArn: params.roleArn,
-            RoleSessionName: params.sessionName,
-            DurationSeconds: params.durationSeconds,
-            ...(params.externalId ? { ExternalId: params.externalId } : {}),
-            ...(params.tags?.length ? { Tags: params.tags } : {}),
-            ...(params.transitiveTagKeys?.length ? { TransitiveTagKeys: params.transitiveTagKeys } : {}),
-          }),
-          { abortSignal: signal },
-        ),
+      async (_attempt, signal) => {
+        const a = await signedSend({
+          endpoint,
+          service: 'sts',
+          region: opts.region,
+          headers: {
+            'content-type': 'application/x-www-form-urlencoded; charset=utf-8',
+            'user-agent': 'shipline/assume-role',
+            accept: 'text/xml',
+          },
+          body,
+          credentials,
+          signal,
+        });
+        if (a.status === 200) return a.body;
+        const code = xmlText(a.body, 'Code') ?? `HTTP${a.status}`;
+        throw awsAnswerError(code, xmlText(a.body, 'Message') ?? `STS answered HTTP ${a.status}`, a.status, a.headers);
+      },
       opts.policy,
       (err) => classifyAwsError(err),
       opts.log,
     );
-    return assumedRole(out.Credentials, out.AssumedRoleUser?.Arn, what, params, attempts, opts.onSecret);
+    const creds = xmlSection(xml, 'Credentials');
+    const expiration = xmlText(creds, 'Expiration');
+    return assumedRole(
+      {
+        AccessKeyId: xmlText(creds, 'AccessKeyId'),
+        SecretAccessKey: xmlText(creds, 'SecretAccessKey'),
+        SessionToken: xmlText(creds, 'SessionToken'),
+        Expiration: expiration ? new Date(expiration) : undefined,
+      },
+      xmlText(xmlSection(xml, 'AssumedRoleUser'), 'Arn'),
+      what,
+      params,
+      attempts,
+      opts.onSecret,
+    );
   } catch (err) {
-    throw awsFailure(err, what, {
-      roleArn: params.roleArn,
-      endpoint: opts.endpoint ?? `sts.${opts.region}.amazonaws.com`,
-    });
-  } finally {
-    client.destroy();
+    throw awsFailure(err, what, { roleArn: params.roleArn, endpoint: endpoint.replace(/\/$/, '') });
   }
 }

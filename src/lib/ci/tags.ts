@@ -1,183 +1,276 @@
-// Tag and label rules: a CI context in, image tags and OCI labels out. Zero network calls.
-// Rules are lines like docker/metadata-action's (`type=ref,event=branch`), with defaults
-// that match the seeds: MR -> MR-<iid>, default branch -> <short-sha> + latest,
-// other branch -> <branch-slug>, release tag -> the tag.
+// Tag rules: a CI context in, image tags out. Zero network calls. A rule line means what it
+// means to docker/metadata-action (`type=ref,event=branch`, `type=semver,pattern=…`, CSV
+// quoting, priorities, the `flavor` lines); with no rule at all, shipline's defaults apply:
+// MR -> MR-<iid>, default branch -> <short-sha> + latest, other branch -> <branch-slug>,
+// release tag -> the tag.
 import type { CiContext } from './context';
+import { csvFields } from './csv';
+import {
+  anchorShaLength,
+  DATE_EXPRESSIONS,
+  GLOBAL_EXPRESSIONS,
+  globalScope,
+  shortSha,
+  type Clock,
+} from './expressions';
+import { NO_FLAVOR, type Flavor } from './flavor';
+import { cleanPep440, isPep440Special, parsePep440 } from './pep440';
+import { parseSemver } from './semver';
+import { compileTemplate, isOnly, renderTemplate, type Scope, type Template } from './template';
 import { TAG_RE } from '../registry/reference';
-import { ShiplineError } from '../util/errors';
+import { isShiplineError, ShiplineError } from '../util/errors';
 
-export type RuleType = 'ref' | 'semver' | 'sha' | 'raw' | 'schedule';
+export type RuleType = 'schedule' | 'semver' | 'pep440' | 'match' | 'edge' | 'ref' | 'raw' | 'sha';
+type Builtin = 'mr' | 'branch' | 'sha' | 'tag';
 
 export interface TagRule {
   type: RuleType;
-  /** ref: branch | tag | mr (alias pr) */
-  event?: 'branch' | 'tag' | 'mr';
-  /** semver / schedule / raw templates */
-  pattern?: string;
-  value?: string;
-  prefix: string;
-  suffix: string;
-  /** 'true' | 'false' | '{{is_default_branch}}' | '!{{is_default_branch}}' */
-  enable: string;
-  /** sha: short | long */
+  /** ref: branch | tag | pr, and shipline's mr (the request with the MR prefix). */
+  event?: 'branch' | 'tag' | 'pr' | 'mr';
+  /** schedule, semver, pep440: the pattern template. */
+  pattern?: Template;
+  /** match: the pattern as a regular expression (`/re/flags` or plain). */
+  regex?: RegExp;
+  /** semver, pep440: match= (its first group is the version). */
+  match?: RegExp;
+  group?: number;
+  value?: Template;
+  /** edge: the branch ('' = the default branch). */
+  branch?: string;
+  /** Undefined: not written, so the flavor's applies. */
+  prefix?: Template;
+  suffix?: Template;
+  /** ref,event=mr without prefix=: the MR prefix option. */
+  mrPrefix?: boolean;
+  enable: Template;
+  priority: number;
   format?: 'short' | 'long';
-  /** semver: allow a bare '0' major (from v0.x) */
-  allowZero?: boolean;
+  /** One of shipline's default rules (no rule written). */
+  builtin?: Builtin;
   /** The rule line as written, for errors. */
   source: string;
 }
 
 export interface TagOptions {
+  /** Prefix of shipline's MR tags (default rules and type=ref,event=mr). */
   mrPrefix: string;
+  /** Length of the short sha of shipline's default rules. */
   shaLength: number;
-  /** auto: on the default branch; true: also on final release tags; false: never. */
+  /** Shipline's latest option: auto (default rules: the default branch; written rules: the flavor's rule), true, false. */
   latest: 'auto' | 'true' | 'false';
+  flavor?: Flavor;
   /** The run's clock, for {{date}} (injectable for tests). */
   now?: Date;
 }
 
 export interface TagResult {
-  /** Tag names, in rule order, deduplicated. */
+  /** Tag names: the version first, then the others in priority order, then latest. */
   tags: string[];
-  /** The main version: the first tag. */
+  /** The main version: the first tag ('' when no rule gave one). */
   version: string;
-  /** Semver of a release tag, if it is one. */
-  semver: SemVer | undefined;
+  latest: boolean;
+  /** What a rule skipped and why (not a valid semver, a pattern that does not match…). */
+  warnings: string[];
 }
 
-/** A tag rule or label line that does not parse, or a rule producing an invalid tag (data: the rule or the label line). */
+/** A tag rule, flavor or label line that does not parse, or a rule producing an invalid tag. */
 export class TagRuleError extends ShiplineError {
-  constructor(message: string, data: { rule: string } | { label: string }) {
+  constructor(
+    message: string,
+    data: { rule: string } | { label: string } | { annotation: string } | { flavor: string },
+  ) {
     super(message, { kind: 'invalid', data });
     this.name = 'TagRuleError';
   }
 }
 
-const RULE_KEYS: Record<RuleType, string[]> = {
-  ref: ['event', 'prefix', 'suffix', 'enable'],
-  semver: ['pattern', 'value', 'prefix', 'suffix', 'enable', 'allow-zero'],
-  sha: ['prefix', 'suffix', 'enable', 'format'],
-  raw: ['value', 'prefix', 'suffix', 'enable'],
-  schedule: ['pattern', 'prefix', 'suffix', 'enable'],
+const TYPES: RuleType[] = ['schedule', 'semver', 'pep440', 'match', 'edge', 'ref', 'raw', 'sha'];
+export const DEFAULT_PRIORITY: Record<RuleType, number> = {
+  schedule: 1000,
+  semver: 900,
+  pep440: 900,
+  match: 800,
+  edge: 700,
+  ref: 600,
+  raw: 200,
+  sha: 100,
 };
+const COMMON = ['type', 'enable', 'priority', 'prefix', 'suffix'];
+const ATTRS: Record<RuleType, string[]> = {
+  schedule: ['pattern'],
+  semver: ['pattern', 'value', 'match'],
+  pep440: ['pattern', 'value', 'match'],
+  match: ['pattern', 'group', 'value'],
+  edge: ['branch'],
+  ref: ['event'],
+  raw: ['value'],
+  sha: ['format'],
+};
+const SEMVER_EXPRESSIONS = ['raw', 'version', 'major', 'minor', 'patch', 'prerelease', 'build'];
+const PEP440_EXPRESSIONS = ['raw', 'version', 'major', 'minor', 'patch'];
 
-export const DEFAULT_RULES = [
-  'type=ref,event=mr',
-  'type=ref,event=branch,enable=!{{is_default_branch}}',
-  'type=sha,enable={{is_default_branch}}',
-  'type=ref,event=tag',
-];
+/** The line `defaults` in a rule list stands for shipline's default rules. */
+export const DEFAULTS_LINE = 'defaults';
 
-/** Parses rule lines; the line `defaults` expands to DEFAULT_RULES. */
+function builtinRules(): TagRule[] {
+  const t = compileTemplate('true', []);
+  const mk = (builtin: Builtin, type: RuleType): TagRule => ({
+    type,
+    builtin,
+    enable: t,
+    priority: DEFAULT_PRIORITY[type],
+    source: `${DEFAULTS_LINE} (${builtin})`,
+  });
+  return [mk('mr', 'ref'), mk('branch', 'ref'), mk('sha', 'sha'), mk('tag', 'ref')];
+}
+
+/** Parses rule lines; none, or only `defaults` lines, mean shipline's default rules. */
 export function parseRules(lines: string[]): TagRule[] {
   const out: TagRule[] = [];
-  for (const line of lines.length ? lines : ['defaults']) {
-    const l = line.trim();
-    if (l === 'defaults') {
-      out.push(...DEFAULT_RULES.map(parseRule));
-      continue;
-    }
-    out.push(parseRule(l));
+  for (const line of lines.length ? lines : [DEFAULTS_LINE]) {
+    if (line.trim() === DEFAULTS_LINE) out.push(...builtinRules());
+    else out.push(parseRule(line));
   }
   return out;
 }
 
-export function parseRule(line: string): TagRule {
-  const fields = new Map<string, string>();
-  // Split on commas that start a new key=, so `value=a,b` is not cut in the middle of a
-  // template; a bare word (e.g. `latest`) is shorthand for type=raw,value=<word>.
-  for (const part of line.split(/,(?=\s*[a-z-]+=)/)) {
-    const eq = part.indexOf('=');
-    if (eq < 0) {
-      if (!line.includes('=')) return parseRule(`type=raw,value=${line}`);
-      throw new TagRuleError(`tag rule '${line}': '${part}' is not key=value`, { rule: line });
-    }
-    fields.set(part.slice(0, eq).trim(), part.slice(eq + 1).trim());
+function compileIn(line: string, source: string, names: readonly string[], what: string): Template {
+  try {
+    return compileTemplate(source, names, what);
+  } catch (err) {
+    throw new TagRuleError(`tag rule '${line}': ${isShiplineError(err) ? err.message : String(err)}`, { rule: line });
   }
-  const type = (fields.get('type') ?? 'raw') as RuleType;
-  const allowed = RULE_KEYS[type];
-  if (!allowed)
-    throw new TagRuleError(`tag rule '${line}': type '${type}' is unknown (use ref, semver, sha, raw, schedule)`, {
-      rule: line,
-    });
-  for (const key of fields.keys()) {
-    if (key !== 'type' && !allowed.includes(key)) {
-      throw new TagRuleError(
-        `tag rule '${line}': '${key}' does not apply to type=${type} (allowed: ${allowed.join(', ')})`,
-        { rule: line },
-      );
-    }
-  }
-  const rule: TagRule = {
-    type,
-    prefix: fields.get('prefix') ?? '',
-    suffix: fields.get('suffix') ?? '',
-    enable: fields.get('enable') ?? 'true',
-    source: line,
-  };
-  if (!['true', 'false', '{{is_default_branch}}', '!{{is_default_branch}}'].includes(rule.enable)) {
+}
+
+function regexOf(line: string, source: string, what: string): RegExp {
+  const lit = /^\/(.+)\/(.*)$/s.exec(source);
+  try {
+    return lit && what === 'pattern' ? new RegExp(lit[1]!, lit[2]) : new RegExp(source);
+  } catch (err) {
     throw new TagRuleError(
-      `tag rule '${line}': enable='${rule.enable}' (use true, false, {{is_default_branch}} or !{{is_default_branch}})`,
-      { rule: line },
+      `tag rule '${line}': ${what}='${source}' is not a regular expression (${(err as Error).message})`,
+      {
+        rule: line,
+      },
     );
   }
-  if (type === 'ref') {
-    const ev = fields.get('event');
-    if (ev === 'pr') rule.event = 'mr';
-    else if (ev === 'branch' || ev === 'tag' || ev === 'mr') rule.event = ev;
-    else
-      throw new TagRuleError(`tag rule '${line}': type=ref needs event=branch, event=tag or event=mr`, { rule: line });
+}
+
+const groupCount = (re: RegExp) => new RegExp(`${re.source}|`).exec('')!.length - 1;
+
+export function parseRule(input: string): TagRule {
+  const line = input.trim();
+  const bad = (why: string) => new TagRuleError(`tag rule '${line}': ${why}`, { rule: line });
+  let fields: string[];
+  try {
+    fields = csvFields(line);
+  } catch (err) {
+    throw bad(isShiplineError(err) ? err.message : String(err));
   }
-  if (type === 'semver') {
-    const p = fields.get('pattern');
-    if (!p)
-      throw new TagRuleError(
-        `tag rule '${line}': type=semver needs pattern= (e.g. {{version}}, {{major}}.{{minor}}, {{major}})`,
-        { rule: line },
+  const attrs = new Map<string, string>();
+  let type: RuleType = 'raw';
+  for (const field of fields) {
+    const eq = field.indexOf('=');
+    if (eq <= 0) {
+      // A field without key= is the value (metadata-action's `type=raw,foo` and bare `foo`).
+      attrs.set('value', field.trim());
+      continue;
+    }
+    const key = field.slice(0, eq).trim().toLowerCase();
+    const value = field.slice(eq + 1).trim();
+    if (key === 'type') {
+      if (!TYPES.includes(value as RuleType)) throw bad(`type '${value}' is unknown (use ${TYPES.join(', ')})`);
+      type = value as RuleType;
+    } else attrs.set(key, value);
+  }
+  const allowed = [...COMMON, ...ATTRS[type]];
+  for (const key of attrs.keys()) {
+    if (!allowed.includes(key))
+      throw bad(
+        key === 'value' && !line.includes('value=')
+          ? `type=${type} takes no bare value ('${attrs.get('value')}'); its attributes: ${allowed.join(', ')}`
+          : `'${key}' does not apply to type=${type} (its attributes: ${allowed.join(', ')})`,
       );
-    rule.pattern = p;
-    rule.allowZero = fields.get('allow-zero') === 'true';
   }
-  if (type === 'raw') {
-    const v = fields.get('value');
-    if (!v) throw new TagRuleError(`tag rule '${line}': type=raw needs value=`, { rule: line });
-    rule.value = v;
-  }
-  if (type === 'schedule') rule.pattern = fields.get('pattern') ?? 'nightly';
-  if (type === 'sha') {
-    const f = fields.get('format') ?? 'short';
-    if (f !== 'short' && f !== 'long')
-      throw new TagRuleError(`tag rule '${line}': format='${f}' (use short or long)`, { rule: line });
-    rule.format = f;
+  const global = (s: string, what: string) => compileIn(line, s, GLOBAL_EXPRESSIONS, what);
+  const priority = attrs.get('priority');
+  if (priority !== undefined && !/^[-+]?\d+$/.test(priority)) throw bad(`priority='${priority}' is not a whole number`);
+  const rule: TagRule = {
+    type,
+    enable: global(attrs.get('enable') ?? 'true', 'in enable='),
+    priority: priority !== undefined ? Number(priority) : DEFAULT_PRIORITY[type],
+    source: line,
+  };
+  const prefix = attrs.get('prefix');
+  const suffix = attrs.get('suffix');
+  if (prefix !== undefined) rule.prefix = global(prefix, 'in prefix=');
+  if (suffix !== undefined) rule.suffix = global(suffix, 'in suffix=');
+  const value = attrs.get('value');
+  const pattern = attrs.get('pattern');
+  switch (type) {
+    case 'schedule':
+      rule.pattern = compileIn(line, pattern ?? 'nightly', DATE_EXPRESSIONS, 'in a schedule pattern');
+      break;
+    case 'semver':
+    case 'pep440': {
+      if (pattern === undefined)
+        throw bad(`type=${type} needs pattern= (e.g. {{version}}, {{major}}.{{minor}}, {{major}})`);
+      rule.pattern = compileIn(
+        line,
+        pattern,
+        type === 'semver' ? SEMVER_EXPRESSIONS : PEP440_EXPRESSIONS,
+        `in a ${type} pattern`,
+      );
+      if (value) rule.value = global(value, 'in value=');
+      const match = attrs.get('match');
+      if (match) {
+        rule.match = regexOf(line, match, 'match');
+        if (groupCount(rule.match) < 1) throw bad(`match='${match}' needs a group, e.g. v(\\d+\\.\\d+\\.\\d+)$`);
+      }
+      break;
+    }
+    case 'match': {
+      if (pattern === undefined) throw bad('type=match needs pattern= (a regular expression, e.g. v(.*))');
+      rule.regex = regexOf(line, pattern, 'pattern');
+      const group = attrs.get('group') ?? '0';
+      if (!/^\d+$/.test(group)) throw bad(`group='${group}' is not a group number`);
+      rule.group = Number(group);
+      if (value) rule.value = global(value, 'in value=');
+      break;
+    }
+    case 'edge':
+      rule.branch = attrs.get('branch') ?? '';
+      break;
+    case 'ref': {
+      const ev = attrs.get('event');
+      if (ev !== 'branch' && ev !== 'tag' && ev !== 'pr' && ev !== 'mr')
+        throw bad(
+          ev === undefined
+            ? 'type=ref needs event=branch, event=tag, event=pr (or event=mr)'
+            : `event='${ev}' (use branch, tag, pr or mr)`,
+        );
+      rule.event = ev;
+      if (ev === 'pr' && prefix === undefined) rule.prefix = compileTemplate('pr-', []);
+      if (ev === 'mr' && prefix === undefined) rule.mrPrefix = true;
+      break;
+    }
+    case 'raw':
+      if (value === undefined) throw bad('type=raw needs a value (type=raw,value=<tag> or type=raw,<tag>)');
+      rule.value = global(value, 'in value=');
+      break;
+    case 'sha': {
+      const f = attrs.get('format') ?? 'short';
+      if (f !== 'short' && f !== 'long') throw bad(`format='${f}' (use short or long)`);
+      rule.format = f;
+      if (prefix === undefined) rule.prefix = compileTemplate('sha-', []);
+      break;
+    }
   }
   return rule;
 }
 
-export interface SemVer {
-  major: number;
-  minor: number;
-  patch: number;
-  prerelease: string | undefined;
-  build: string | undefined;
-  /** Without the leading v. */
-  version: string;
-}
-
-const SEMVER_RE =
-  /^v?(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)(?:-((?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*)(?:\.(?:0|[1-9]\d*|\d*[a-zA-Z-][0-9a-zA-Z-]*))*))?(?:\+([0-9a-zA-Z-]+(?:\.[0-9a-zA-Z-]+)*))?$/;
-
-export function parseSemver(tag: string): SemVer | undefined {
-  const m = SEMVER_RE.exec(tag);
-  if (!m) return undefined;
-  return {
-    major: Number(m[1]),
-    minor: Number(m[2]),
-    patch: Number(m[3]),
-    prerelease: m[4],
-    build: m[5],
-    version: tag.replace(/^v/, ''),
-  };
-}
+/** metadata-action's sanitising: every run of characters a tag cannot hold becomes '-'. */
+export const sanitizeTag = (tag: string) => tag.replace(/[^a-zA-Z0-9._-]+/g, '-');
 
 /** A tag-safe slug: lowercase, invalid characters to '-', no leading '.'/'-'. */
 export function slug(value: string): string {
@@ -189,121 +282,249 @@ export function slug(value: string): string {
     .replace(/-+$/, '');
 }
 
-function enabled(rule: TagRule, ctx: CiContext): boolean {
-  switch (rule.enable) {
-    case 'false':
-      return false;
-    case '{{is_default_branch}}':
-      return ctx.isDefaultBranch;
-    case '!{{is_default_branch}}':
-      return !ctx.isDefaultBranch;
-    default:
-      return true;
+interface Produced {
+  value: string;
+  /** Whether this rule asks for latest under latest=auto. */
+  latest: boolean;
+}
+
+class Evaluator {
+  readonly warnings: string[] = [];
+  private readonly scope: Scope;
+  constructor(
+    private readonly ctx: CiContext,
+    private readonly opts: TagOptions,
+    clock: Clock,
+  ) {
+    this.scope = globalScope(ctx, clock);
+  }
+
+  render(rule: TagRule, t: Template, scope: Scope = this.scope): string {
+    try {
+      return renderTemplate(t, scope);
+    } catch (err) {
+      if (isShiplineError(err) && err.kind === 'input') throw err;
+      throw new TagRuleError(`tag rule '${rule.source}': ${isShiplineError(err) ? err.message : String(err)}`, {
+        rule: rule.source,
+      });
+    }
+  }
+
+  enabled(rule: TagRule): boolean {
+    const v = this.render(rule, rule.enable);
+    if (v !== 'true' && v !== 'false')
+      throw new TagRuleError(`tag rule '${rule.source}': enable= gives '${v}' (it must give true or false)`, {
+        rule: rule.source,
+      });
+    return v === 'true';
+  }
+
+  /** The version text a semver/pep440/match rule reads: value=, else the pushed tag. */
+  private versionSource(rule: TagRule): string | undefined {
+    if (rule.value) return this.render(rule, rule.value);
+    return this.ctx.anchor.refKind === 'tag' ? this.ctx.anchor.refName : undefined;
+  }
+
+  private matched(rule: TagRule, raw: string): string | undefined {
+    if (!rule.match) return raw;
+    const m = raw.match(rule.match);
+    if (!m || m[1] === undefined) {
+      this.warnings.push(`${rule.source}: match= does not match '${raw}'`);
+      return undefined;
+    }
+    return m[1];
+  }
+
+  produce(rule: TagRule): Produced | undefined {
+    const a = this.ctx.anchor;
+    const ctx = this.ctx;
+    switch (rule.builtin) {
+      case 'mr':
+        return ctx.mrIid ? { value: `${this.opts.mrPrefix}${ctx.mrIid}`, latest: false } : undefined;
+      case 'branch':
+        return ctx.event !== 'merge_request' && ctx.branch && !ctx.isDefaultBranch
+          ? { value: slug(ctx.branch), latest: false }
+          : undefined;
+      case 'sha':
+        return ctx.isDefaultBranch && ctx.sha
+          ? { value: ctx.sha.slice(0, this.opts.shaLength), latest: true }
+          : undefined;
+      case 'tag':
+        return ctx.tag ? { value: ctx.tag, latest: true } : undefined;
+    }
+    switch (rule.type) {
+      case 'schedule':
+        if (!/schedule/.test(a.eventName)) return undefined;
+        return { value: this.render(rule, rule.pattern!, this.scope), latest: false };
+      case 'semver': {
+        const src = this.versionSource(rule);
+        if (src === undefined) return undefined;
+        const raw = this.matched(rule, src)?.replace(/\//g, '-');
+        if (raw === undefined) return undefined;
+        const v = parseSemver(raw);
+        if (!v) {
+          this.warnings.push(`${rule.source}: '${raw}' is not a valid semver (https://semver.org)`);
+          return undefined;
+        }
+        const scope: Scope = {
+          raw: v.raw,
+          version: v.version,
+          major: v.major,
+          minor: v.minor,
+          patch: v.patch,
+          prerelease: v.prerelease.join(','),
+          build: v.build.join(','),
+        };
+        // A prerelease only ever gets its own version (or {{raw}}): floating tags never move to it.
+        if (v.prerelease.length)
+          return {
+            value: isOnly(rule.pattern!, 'raw') ? this.render(rule, rule.pattern!, scope) : v.version,
+            latest: false,
+          };
+        return { value: this.render(rule, rule.pattern!, scope), latest: true };
+      }
+      case 'pep440': {
+        const src = this.versionSource(rule);
+        if (src === undefined) return undefined;
+        const raw = this.matched(rule, src)?.replace(/\//g, '-');
+        if (raw === undefined) return undefined;
+        const v = parsePep440(raw);
+        if (!v) {
+          this.warnings.push(`${rule.source}: '${raw}' does not conform to PEP 440`);
+          return undefined;
+        }
+        if (isPep440Special(v)) return { value: isOnly(rule.pattern!, 'raw') ? raw : cleanPep440(v), latest: false };
+        const scope: Scope = {
+          raw,
+          version: cleanPep440(v),
+          major: v.release[0] ?? 0,
+          minor: v.release[1] ?? 0,
+          patch: v.release[2] ?? 0,
+        };
+        return { value: this.render(rule, rule.pattern!, scope), latest: true };
+      }
+      case 'match': {
+        const src = this.versionSource(rule);
+        if (src === undefined) return undefined;
+        const m = src.match(rule.regex!);
+        if (!m) {
+          this.warnings.push(`${rule.source}: pattern does not match '${src}'`);
+          return undefined;
+        }
+        const g = m[rule.group ?? 0];
+        if (g === undefined) {
+          this.warnings.push(
+            `${rule.source}: group ${rule.group} does not exist or did not take part in the match of '${src}'`,
+          );
+          return undefined;
+        }
+        return { value: g, latest: true };
+      }
+      case 'edge': {
+        if (a.refKind !== 'branch') return undefined;
+        return a.refName === (rule.branch || a.defaultBranch) ? { value: 'edge', latest: false } : undefined;
+      }
+      case 'ref':
+        if (rule.event === 'branch') return a.refKind === 'branch' ? { value: a.refName, latest: false } : undefined;
+        if (rule.event === 'tag') return a.refKind === 'tag' ? { value: a.refName, latest: true } : undefined;
+        return a.refKind === 'pr' ? { value: a.refName, latest: false } : undefined;
+      case 'raw':
+        return { value: this.render(rule, rule.value!), latest: false };
+      case 'sha':
+        if (!a.sha) return undefined;
+        return {
+          value: rule.format === 'long' ? a.sha : shortSha(a.sha, anchorShaLength(ctx)),
+          latest: false,
+        };
+    }
+  }
+
+  affixes(rule: TagRule): [string, string] {
+    const flavor = this.opts.flavor ?? NO_FLAVOR;
+    const prefix = rule.mrPrefix
+      ? this.opts.mrPrefix
+      : rule.prefix
+        ? this.render(rule, rule.prefix)
+        : flavor.prefix
+          ? this.render(rule, flavor.prefix)
+          : '';
+    const suffix = rule.suffix ? this.render(rule, rule.suffix) : flavor.suffix ? this.render(rule, flavor.suffix) : '';
+    return [prefix, suffix];
   }
 }
 
-function expandSemver(pattern: string, v: SemVer, allowZero: boolean): string | undefined {
-  const usesMajorOnly =
-    !pattern.includes('{{minor}}') && !pattern.includes('{{patch}}') && !pattern.includes('{{version}}');
-  // Floating tags (1, 1.2) never move to a prerelease.
-  if (v.prerelease && !pattern.includes('{{version}}') && !pattern.includes('{{prerelease}}')) return undefined;
-  if (usesMajorOnly && pattern.includes('{{major}}') && v.major === 0 && !allowZero) return undefined;
-  return pattern
-    .replaceAll('{{version}}', v.version.replace(/\+/g, '-'))
-    .replaceAll('{{major}}', String(v.major))
-    .replaceAll('{{minor}}', String(v.minor))
-    .replaceAll('{{patch}}', String(v.patch))
-    .replaceAll('{{prerelease}}', v.prerelease ?? '')
-    .replaceAll('{{raw}}', '');
-}
-
-function expandTemplate(value: string, ctx: CiContext, opts: TagOptions): string {
-  const now = opts.now ?? new Date();
-  const pad = (n: number) => String(n).padStart(2, '0');
-  return value
-    .replaceAll('{{branch}}', slug(ctx.branch ?? ''))
-    .replaceAll('{{tag}}', ctx.tag ?? '')
-    .replaceAll('{{sha}}', (ctx.sha ?? '').slice(0, opts.shaLength))
-    .replaceAll('{{mr}}', ctx.mrIid ?? '')
-    .replaceAll('{{date}}', `${now.getUTCFullYear()}${pad(now.getUTCMonth() + 1)}${pad(now.getUTCDate())}`);
-}
-
-function valueFor(rule: TagRule, ctx: CiContext, opts: TagOptions, semver: SemVer | undefined): string | undefined {
-  switch (rule.type) {
-    case 'ref':
-      if (rule.event === 'mr') return ctx.mrIid ? `${opts.mrPrefix}${ctx.mrIid}` : undefined;
-      if (rule.event === 'tag') return ctx.tag;
-      return ctx.event === 'merge_request' || !ctx.branch ? undefined : slug(ctx.branch);
-    case 'semver':
-      return ctx.tag && semver
-        ? expandSemver(rule.pattern ?? '{{version}}', semver, rule.allowZero === true)
-        : undefined;
-    case 'sha':
-      if (!ctx.sha) return undefined;
-      return rule.format === 'long' ? ctx.sha : ctx.sha.slice(0, opts.shaLength);
-    case 'schedule':
-      return ctx.event === 'schedule' ? expandTemplate(rule.pattern ?? 'nightly', ctx, opts) : undefined;
-    case 'raw':
-      return expandTemplate(rule.value ?? '', ctx, opts);
+/**
+ * prefix + value + suffix as a valid tag: sanitised like metadata-action, then (where
+ * metadata-action would hand docker an invalid reference) shortened to 128 characters by
+ * the value, and rid of a leading '.'/'-' that came from the CI context. A tag the user's
+ * own text makes invalid is an error.
+ */
+function finish(rule: TagRule, prefix: string, value: string, suffix: string): string | undefined {
+  let v = value;
+  let tag = sanitizeTag(prefix + v + suffix);
+  if (tag === '') return undefined;
+  while (tag.length > 128 && v !== '') {
+    v = v.slice(0, Math.max(0, v.length - (tag.length - 128))).replace(/[-.]+$/, '');
+    tag = sanitizeTag(prefix + v + suffix);
   }
-}
-
-/** Fits prefix + value + suffix into 128 characters by shortening the value. */
-function fit(prefix: string, value: string, suffix: string): string {
-  const room = 128 - prefix.length - suffix.length;
-  const v = value.length > room ? value.slice(0, Math.max(room, 0)).replace(/[-.]+$/, '') : value;
-  return `${prefix}${v}${suffix}`;
+  const fromContext = rule.type !== 'raw' && rule.type !== 'schedule';
+  if (/^[.-]/.test(tag) && fromContext && prefix === '') tag = tag.replace(/^[.-]+/, '');
+  if (tag === '') return undefined;
+  if (!TAG_RE.test(tag))
+    throw new TagRuleError(
+      `tag rule '${rule.source}' produced '${tag.length > 140 ? `${tag.slice(0, 140)}…` : tag}', which is not a valid tag (letters, digits, '_', '.', '-'; ≤128; not starting with '.' or '-')`,
+      { rule: rule.source },
+    );
+  return tag;
 }
 
 export function computeTags(ctx: CiContext, rules: TagRule[], opts: TagOptions): TagResult {
-  const semver = ctx.tag ? parseSemver(ctx.tag) : undefined;
-  const tags: string[] = [];
-  const add = (t: string, rule: string) => {
-    if (!TAG_RE.test(t))
-      throw new TagRuleError(
-        `tag rule '${rule}' produced '${t}', which is not a valid tag (letters, digits, '_', '.', '-'; ≤128; not starting with '.' or '-')`,
-        { rule },
-      );
-    if (!tags.includes(t)) tags.push(t);
-  };
-  for (const rule of rules) {
-    if (!enabled(rule, ctx)) continue;
-    const v = valueFor(rule, ctx, opts, semver);
-    if (v === undefined || v === '') continue;
-    add(fit(rule.prefix, v, rule.suffix), rule.source);
+  const flavor = opts.flavor ?? NO_FLAVOR;
+  const clock = { now: opts.now ?? new Date() };
+  const ev = new Evaluator(ctx, opts, clock);
+  const defaultsOnly = rules.every((r) => r.builtin);
+  if (flavor.latest !== undefined && opts.latest !== 'auto' && flavor.latest !== opts.latest)
+    throw new TagRuleError(`flavor latest=${flavor.latest} contradicts latest: ${opts.latest} (set one of them)`, {
+      flavor: `latest=${flavor.latest}`,
+    });
+  const latestMode = flavor.latest ?? opts.latest;
+  // Highest priority first; equal priorities keep their order (a stable sort).
+  const sorted = defaultsOnly ? rules : [...rules].sort((x, y) => y.priority - x.priority);
+  let main: string | undefined;
+  const others: string[] = [];
+  let latest: boolean | undefined;
+  for (const rule of sorted) {
+    if (!ev.enabled(rule)) continue;
+    const p = ev.produce(rule);
+    if (!p || p.value === '') continue;
+    const [prefix, suffix] = ev.affixes(rule);
+    const tag = finish(rule, prefix, p.value, suffix);
+    if (tag === undefined) continue;
+    if (main === undefined) main = tag;
+    else if (tag !== main && !others.includes(tag)) others.push(tag);
+    latest ??= latestMode === 'auto' ? p.latest : latestMode === 'true';
   }
-  const isPrerelease = semver?.prerelease !== undefined;
-  const wantsLatest =
-    opts.latest === 'auto'
-      ? ctx.isDefaultBranch
-      : opts.latest === 'true'
-        ? ctx.event !== 'merge_request' && !isPrerelease && (ctx.isDefaultBranch || semver !== undefined)
-        : false;
-  if (wantsLatest) add('latest', 'latest');
-  return { tags, version: tags[0] ?? '', semver };
-}
-
-export interface LabelOptions {
-  version: string;
-  extra: string[];
-}
-
-/** OCI image labels; `created` from the commit time so rebuilds are reproducible. */
-export function computeLabels(ctx: CiContext, opts: LabelOptions): Record<string, string> {
-  const labels: Record<string, string> = {};
-  const set = (k: string, v: string | undefined) => {
-    if (v !== undefined && v !== '') labels[`org.opencontainers.image.${k}`] = v;
-  };
-  set('created', ctx.commitTime ? new Date(ctx.commitTime).toISOString() : undefined);
-  set('revision', ctx.sha);
-  set('source', ctx.projectUrl);
-  set('url', ctx.projectUrl);
-  set('title', ctx.projectTitle);
-  set('version', opts.version);
-  for (const line of opts.extra) {
-    const eq = line.indexOf('=');
-    if (eq <= 0) throw new TagRuleError(`label '${line}' is not key=value`, { label: line });
-    labels[line.slice(0, eq).trim()] = line.slice(eq + 1).trim();
+  if (defaultsOnly) {
+    // shipline's rule: latest on the default branch; with `true` also on final release tags.
+    const isPrerelease = ctx.tag !== undefined && (parseSemver(ctx.tag)?.prerelease.length ?? 0) > 0;
+    latest =
+      latestMode === 'auto'
+        ? ctx.isDefaultBranch
+        : latestMode === 'true'
+          ? ctx.event !== 'merge_request' &&
+            !isPrerelease &&
+            (ctx.isDefaultBranch || (ctx.tag !== undefined && parseSemver(ctx.tag) !== undefined))
+          : false;
   }
-  return labels;
+  const tags = main === undefined ? [] : [main, ...others];
+  if (latest && main !== undefined) {
+    const render = (t: Template | undefined) => (t ? ev.render({ source: 'flavor' } as TagRule, t) : '');
+    const name = sanitizeTag(
+      `${flavor.prefixLatest ? render(flavor.prefix) : ''}latest${flavor.suffixLatest ? render(flavor.suffix) : ''}`,
+    );
+    if (!TAG_RE.test(name))
+      throw new TagRuleError(`flavor makes the latest tag '${name}', which is not a valid tag`, { flavor: name });
+    if (!tags.includes(name)) tags.push(name);
+  }
+  return { tags, version: main ?? '', latest: latest === true && main !== undefined, warnings: ev.warnings };
 }

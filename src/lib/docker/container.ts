@@ -116,7 +116,7 @@ export async function ensureImage(
   }
   await retry(
     async () => {
-      const r = await docker.run(['pull', image], {
+      const r = await docker.run(['pull', '--', image], {
         allowFailure: true,
         what: `docker pull ${image}`,
         ...(onLine ? { onLine: (l) => onLine(l) } : {}),
@@ -168,6 +168,8 @@ export function runArgs(spec: StartSpec): string[] {
     // The image's entrypoint would receive `infinity` as arguments; the container only waits.
     '--entrypoint',
     'sleep',
+    // Options end here: the image is never read as one, whatever it holds.
+    '--',
     spec.image,
     'infinity',
   ];

@@ -5,6 +5,10 @@ import { ShiplineError, type ErrorKind } from '../util/errors';
 import { classifyStatus } from '../util/retry';
 import type { Credential } from './docker-config';
 import type { HttpRequest, HttpSend } from '../util/http';
+import { isLoopbackRegistry } from './reference';
+
+/** The most a token server's answer may hold (tokens are a few KiB; Distribution's a few hundred bytes). */
+export const MAX_TOKEN_RESPONSE_BYTES = 1024 * 1024;
 
 export interface Challenge {
   scheme: 'basic' | 'bearer';
@@ -98,11 +102,33 @@ export interface TokenRequest {
   scopes: string[];
   credential: Credential | undefined;
   registry: string;
+  /** The registry's base URL (`https://host[:port]`): which realm may see the credential depends on it. */
+  registryUrl: string;
   configPath: string;
   send: HttpSend;
   userAgent: string;
   now: () => number;
   timeoutMs: number;
+  /** The total deadline of the token request (body included). */
+  deadlineMs?: number;
+}
+
+/**
+ * Whether a bearer realm may receive the registry's credential. docker sends it to any
+ * realm the registry names; shipline only to a realm on HTTPS (the registry's own host or
+ * another one, as Docker Hub's auth.docker.io), or on plain HTTP when the realm is on the
+ * registry's own host name and that host is loopback or the registry itself is reached
+ * over plain HTTP (an insecure registry already gets the credential in clear). A realm on
+ * plain HTTP elsewhere (another host, or an HTTPS registry's own host) would put the
+ * credential on the wire in clear, or in the hands of a host it does not belong to.
+ */
+export function realmMayReceiveCredential(realm: URL, registryUrl: URL): { ok: true } | { ok: false; why: string } {
+  if (realm.protocol === 'https:') return { ok: true };
+  const sameHost = realm.hostname.toLowerCase() === registryUrl.hostname.toLowerCase();
+  if (!sameHost)
+    return { ok: false, why: `it is on plain HTTP on another host than the registry (${registryUrl.host})` };
+  if (isLoopbackRegistry(realm.host) || registryUrl.protocol === 'http:') return { ok: true };
+  return { ok: false, why: 'it is on plain HTTP while the registry speaks HTTPS' };
 }
 
 /**
@@ -117,7 +143,38 @@ export async function fetchToken(req: TokenRequest): Promise<Token> {
       `${req.registry} asked for a bearer token without saying where to get it (no realm in WWW-Authenticate)`,
       { kind: 'invalid', data: { registry: req.registry } },
     );
-  const url = new URL(realm);
+  let url: URL;
+  try {
+    url = new URL(realm);
+  } catch {
+    url = new URL('invalid:');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    throw new ShiplineError(`${req.registry} named a token server that is not an http(s) URL: ${realm.slice(0, 200)}`, {
+      kind: 'invalid',
+      data: { registry: req.registry, realm: realm.slice(0, 200), problem: 'bad-realm' },
+    });
+  if (req.credential) {
+    const trust = realmMayReceiveCredential(url, new URL(req.registryUrl));
+    if (!trust.ok) {
+      const server = `${url.origin}${url.pathname}`;
+      // Nothing is sent: an anonymous token would not do what the credential is there for.
+      throw new ShiplineError(
+        `${req.registry} asks for a token from ${server}, but ${trust.why}: shipline sends no credentials there (nothing was sent)`,
+        {
+          kind: 'invalid',
+          hint: 'the registry must name a token server (realm) on HTTPS, or on plain HTTP only on its own host; check the registry configuration (auth.token.realm)',
+          data: {
+            registry: req.registry,
+            realm: server,
+            problem: 'untrusted-realm',
+            reason: trust.why,
+            credentialSource: req.credential.source,
+          },
+        },
+      );
+    }
+  }
   const service = req.challenge.params.service;
   const headers: Record<string, string> = { 'user-agent': req.userAgent, accept: 'application/json' };
   let init: HttpRequest;
@@ -134,17 +191,26 @@ export async function fetchToken(req: TokenRequest): Promise<Token> {
       headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' },
       body: form.toString(),
       idleTimeoutMs: req.timeoutMs,
+      ...(req.deadlineMs !== undefined ? { deadlineMs: req.deadlineMs } : {}),
     };
   } else {
     if (service) url.searchParams.set('service', service);
     for (const s of req.scopes) url.searchParams.append('scope', s);
     if (req.credential)
       headers.authorization = `Basic ${Buffer.from(`${req.credential.username}:${req.credential.password}`).toString('base64')}`;
-    init = { method: 'GET', headers, idleTimeoutMs: req.timeoutMs };
+    init = {
+      method: 'GET',
+      headers,
+      idleTimeoutMs: req.timeoutMs,
+      ...(req.deadlineMs !== undefined ? { deadlineMs: req.deadlineMs } : {}),
+    };
   }
-  const res = await req.send(url.toString(), init);
-  const text = await res.text();
   const server = `${url.origin}${url.pathname}`;
+  const res = await req.send(url.toString(), init);
+  const text = await res.text({
+    maxBytes: MAX_TOKEN_RESPONSE_BYTES,
+    what: `the answer of the token server ${server} for ${req.registry}`,
+  });
   if (res.status === 401 || res.status === 403) {
     const source = describeSource(req.credential, req.configPath);
     throw new ShiplineError(

@@ -17,7 +17,14 @@ import {
   type Token,
 } from './auth';
 import type { Credential } from './docker-config';
-import { nodeHttpSend, type HttpResponse, type HttpSend } from '../util/http';
+import {
+  cannedResponse,
+  DEFAULT_DEADLINE_MS,
+  nodeHttpSend,
+  type HttpResponse,
+  type HttpSend,
+  type ReadOptions,
+} from '../util/http';
 import type { Readable } from 'node:stream';
 import { isLoopbackRegistry as isLoopback } from './reference';
 
@@ -40,9 +47,12 @@ export interface RegistryClientOptions {
   sleep?: (ms: number) => Promise<void>;
   now?: () => number;
   maxAttempts?: number;
+  /** No retry starts after this many ms, and no attempt runs past it (default 60 s). */
   deadlineMs?: number;
-  /** Per request (headers and small bodies). Blob streams pass their own. */
+  /** Idle timeout per request (headers and small bodies). Blob streams pass their own. */
   timeoutMs?: number;
+  /** Total time of one attempt, body included (default DEFAULT_DEADLINE_MS, 30 s). Blob streams pass their own. */
+  requestDeadlineMs?: number;
   userAgent?: string;
 }
 
@@ -52,8 +62,16 @@ export interface RequestOptions {
   /** Statuses returned to the caller; any other throws a ShiplineError of the kind its status means. */
   ok?: number[];
   timeoutMs?: number;
+  /** Total time of each attempt, body included, and of all attempts (a blob stream's hour). */
+  deadlineMs?: number;
   /** Absolute URL (upload locations) instead of a /v2 path. */
   url?: string;
+  /**
+   * Read the body of a 2xx answer inside the attempt, with this cap (so a body that
+   * trickles past the deadline is retried like a silent server); the response returned
+   * holds the bytes read.
+   */
+  read?: ReadOptions & { maxBytes: number };
 }
 
 /** One entry of the `errors` array of a Distribution error response. */
@@ -68,6 +86,9 @@ export interface LoggedRequest {
   path: string;
   status: number;
 }
+
+/** The most of an error body read for its diagnostics; a longer one is dropped. */
+export const MAX_ERROR_BODY_BYTES = 64 * 1024;
 
 /** Docker Hub's API host differs from the name in references. */
 export function apiHost(registry: string): string {
@@ -126,11 +147,15 @@ export class RegistryClient {
   async request(method: string, path: string, opts: RequestOptions = {}): Promise<HttpResponse> {
     const replayable = opts.body === undefined || Buffer.isBuffer(opts.body) || typeof opts.body === 'string';
     const shown = opts.url ? new URL(opts.url).pathname : path.replace(/\?.*$/, '');
-    return retry(() => this.once(method, path, opts), {
+    // Each attempt has its own deadline, and none runs past the deadline of all attempts.
+    const perAttempt = opts.deadlineMs ?? this.opts.requestDeadlineMs ?? DEFAULT_DEADLINE_MS;
+    const total = Math.max(this.opts.deadlineMs ?? 60_000, opts.deadlineMs ?? 0);
+    const start = this.now();
+    return retry(() => this.once(method, path, opts, Math.min(start + total, this.now() + perAttempt)), {
       what: `${method} ${this.base}${shown}`,
       hint: 'the registry kept failing or throttling; re-run the job later',
       maxAttempts: replayable ? (this.opts.maxAttempts ?? 4) : 1,
-      deadlineMs: this.opts.deadlineMs ?? 60_000,
+      deadlineMs: total,
       classify,
       ...(this.opts.sleep ? { sleep: this.opts.sleep } : {}),
       now: this.now,
@@ -150,7 +175,8 @@ export class RegistryClient {
     });
   }
 
-  private async once(method: string, path: string, opts: RequestOptions): Promise<HttpResponse> {
+  /** One attempt, token fetch included, done by `until` (epoch ms). */
+  private async once(method: string, path: string, opts: RequestOptions, until: number): Promise<HttpResponse> {
     const replayable = opts.body === undefined || Buffer.isBuffer(opts.body) || typeof opts.body === 'string';
     // The first request goes alone: parallel cold requests would each collect a 401.
     let release: (() => void) | undefined;
@@ -159,7 +185,7 @@ export class RegistryClient {
       if (!this.auth) this.probe = new Promise<void>((r) => (release = r));
     }
     try {
-      let res = await this.send(method, path, opts, await this.authorization());
+      let res = await this.send(method, path, opts, await this.authorization(until), until);
       if (res.status === 401) {
         const challenge = parseChallenge(res.headers.get('www-authenticate'));
         await res.discard();
@@ -170,7 +196,7 @@ export class RegistryClient {
             kind: 'auth',
             data: { status: 401, registry: this.registry },
           });
-        res = await this.send(method, path, opts, await this.authorization());
+        res = await this.send(method, path, opts, await this.authorization(until), until);
         if (res.status === 401) {
           await res.discard();
           throw await this.authError(
@@ -181,8 +207,12 @@ export class RegistryClient {
         }
       }
       this.auth ??= { scheme: 'none' };
-      if ((opts.ok ?? [200]).includes(res.status)) return res;
-      throw await this.httpError(method, path, res);
+      if (!(opts.ok ?? [200]).includes(res.status)) throw await this.httpError(method, path, res);
+      if (!opts.read || res.status < 200 || res.status > 299) return res;
+      const bytes = await res.buffer(opts.read);
+      return cannedResponse(res.status, res.headers.all(), bytes);
+    } catch (err) {
+      throw this.timedOut(err);
     } finally {
       if (release) {
         this.probe = undefined;
@@ -196,6 +226,7 @@ export class RegistryClient {
     path: string,
     opts: RequestOptions,
     authorization: string | undefined,
+    until: number,
   ): Promise<HttpResponse> {
     const headers: Record<string, string> = { 'user-agent': this.ua, ...opts.headers };
     if (authorization) headers.authorization = authorization;
@@ -206,6 +237,7 @@ export class RegistryClient {
       headers,
       ...(opts.body !== undefined ? { body: opts.body } : {}),
       idleTimeoutMs: opts.timeoutMs ?? this.opts.timeoutMs ?? 60_000,
+      deadlineMs: this.left(until),
     });
     const shown = opts.url ? new URL(url).pathname : path.replace(/\?.*$/, '');
     this.requests.push({ method, path: shown, status: res.status });
@@ -213,17 +245,33 @@ export class RegistryClient {
     return res;
   }
 
-  private async authorization(): Promise<string | undefined> {
+  /** A request past its deadline, as a transient ShiplineError naming the registry (data.timedOut). */
+  private timedOut(err: unknown): unknown {
+    const e = err as { deadline?: unknown; deadlineMs?: unknown } | undefined;
+    if (!e?.deadline) return err;
+    return new ShiplineError(errorMessage(err), {
+      kind: 'transient',
+      cause: err,
+      data: { registry: this.registry, timedOut: true, deadlineMs: e.deadlineMs },
+    });
+  }
+
+  /** What is left of an attempt's deadline (at least 1 s, so a slow clock in tests still sends). */
+  private left(until: number): number {
+    return Math.max(1000, until - this.now());
+  }
+
+  private async authorization(until: number): Promise<string | undefined> {
     const a = this.auth;
     if (!a || a.scheme === 'none') return undefined;
     if (a.scheme === 'basic') return a.header;
     if (!a.token || a.token.expiresAt <= this.now() || !scopesCover(a.token.scopes, this.scopes))
-      a.token = await this.token(a.challenge);
+      a.token = await this.token(a.challenge, until);
     return `Bearer ${a.token.value}`;
   }
 
   /** One token fetch at a time; every waiting request shares its result. */
-  private token(challenge: Challenge): Promise<Token> {
+  private token(challenge: Challenge, until: number): Promise<Token> {
     this.tokenFetch ??= (async () => {
       try {
         const credential = await this.credential();
@@ -233,11 +281,13 @@ export class RegistryClient {
           scopes: this.scopes,
           credential,
           registry: this.registry,
+          registryUrl: this.base,
           configPath: this.opts.configPath ?? 'docker config',
           send: this.s,
           userAgent: this.ua,
           now: this.now,
           timeoutMs: this.opts.timeoutMs ?? 60_000,
+          deadlineMs: this.left(until),
         });
         this.opts.secret?.(t.value);
         this.opts.debug?.(
@@ -308,7 +358,8 @@ export class RegistryClient {
 
   /** An unexpected status, with every diagnostic of the registry's `errors` array (message and data). */
   private async httpError(method: string, path: string, res: HttpResponse): Promise<ShiplineError> {
-    const text = await res.text().catch(() => '');
+    // Capped: a registry's error page is diagnostics, not something to hold whole.
+    const text = await res.text({ maxBytes: MAX_ERROR_BODY_BYTES }).catch(() => '');
     const diagnostics = parseDiagnostics(text);
     const codes = diagnostics.flatMap((d) => (d.code ? [d.code] : []));
     const said = diagnostics.length ? diagnostics.map(formatDiagnostic).join('; ') : text.slice(0, 300);

@@ -96,10 +96,21 @@ export function restoreAuths(path: string, added: AddedAuths, opts: { createdFil
   if (!existsSync(path)) return;
   const config = readDockerConfig(path);
   config.auths ??= {};
+  let changed = false;
   for (const [key, prev] of Object.entries(added.previous)) {
-    if (prev === null) delete config.auths[key];
-    else config.auths[key] = prev;
+    const now = config.auths[key];
+    if (prev === null) {
+      if (now !== undefined) {
+        changed = true;
+        delete config.auths[key];
+      }
+    } else if (JSON.stringify(now) !== JSON.stringify(prev)) {
+      changed = true;
+      config.auths[key] = prev;
+    }
   }
+  // Nothing of ours is there (a cleanup recorded before its writes): leave the file as it is.
+  if (!changed) return;
   if (Object.keys(config.auths).length === 0 && added.hadAuths === false) delete config.auths;
   if (opts.createdFile && Object.keys(config).length === 0) rmSync(path, { force: true });
   else writeDockerConfig(path, config);
@@ -165,4 +176,72 @@ async function fromHelper(helper: string, key: string, source: string): Promise<
   }
   if (!parsed.Secret) return undefined;
   return { username: parsed.Username ?? '', password: parsed.Secret, source };
+}
+
+// ------------------------------------------------------------------ private per-job configs
+// A job's own docker config directory, so parallel jobs of one runner user never write
+// each other's credentials (or remove them on logout): created 0700 under a parent the
+// job owns, seeded with a copy of the job's config.json (credHelpers, proxies, the
+// current context…) and links to everything else of that directory (cli-plugins, buildx
+// state, contexts), which stays shared as before. Nothing is ever written to the source.
+
+export interface PrivateConfig {
+  dir: string;
+  path: string;
+  /** The source config used a `credsStore`: left out of the copy (see seedPrivateConfig). */
+  droppedCredsStore?: string;
+  /** credHelpers entries left out of the copy (their hosts get plain entries instead). */
+  droppedHelpers: string[];
+}
+
+/**
+ * Creates `<parent>/<prefix>XXXXXX` (0700) with a copy of `sourceDir/config.json` and links
+ * to the other entries of `sourceDir`. A `credsStore` is left out of the copy: docker asks
+ * the store for every host it names and would ignore the `auths` entries written here.
+ * credHelpers entries for `hosts` (registry keys) are left out for the same reason.
+ */
+export function seedPrivateConfig(parent: string, sourceDir: string, prefix: string, hosts: string[]): PrivateConfig {
+  const { mkdtempSync, readdirSync, symlinkSync } = require('node:fs') as typeof import('node:fs');
+  const source = readDockerConfig(join(sourceDir, 'config.json'));
+  const dir = mkdtempSync(join(parent, prefix));
+  chmodSync(dir, 0o700);
+  const config: DockerConfig = JSON.parse(JSON.stringify(source)) as DockerConfig;
+  const out: PrivateConfig = { dir, path: join(dir, 'config.json'), droppedHelpers: [] };
+  if (config.credsStore !== undefined) {
+    out.droppedCredsStore = String(config.credsStore);
+    delete config.credsStore;
+  }
+  for (const h of hosts) {
+    for (const k of Object.keys(config.credHelpers ?? {})) {
+      if (registryKey(k) !== h) continue;
+      delete config.credHelpers![k];
+      out.droppedHelpers.push(k);
+    }
+  }
+  let names: string[] = [];
+  try {
+    names = readdirSync(sourceDir);
+  } catch {
+    names = []; // no source directory: nothing to link
+  }
+  for (const n of names) if (!n.startsWith('config.json')) symlinkSync(join(sourceDir, n), join(dir, n));
+  writeDockerConfig(out.path, config);
+  return out;
+}
+
+/** sha256 of a file's bytes ('' when it does not exist): did anyone write it since? */
+export function fileFingerprint(path: string): string {
+  if (!existsSync(path)) return '';
+  const { createHash } = require('node:crypto') as typeof import('node:crypto');
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
+}
+
+/** Deletes `auths[key]` for each key (other entries untouched); returns the keys that were there. */
+export function removeAuthKeys(path: string, keys: string[]): string[] {
+  if (!existsSync(path)) return [];
+  const config = readDockerConfig(path);
+  const removed = keys.filter((k) => config.auths?.[k] !== undefined);
+  for (const k of removed) delete config.auths![k];
+  if (removed.length) writeDockerConfig(path, config);
+  return removed;
 }

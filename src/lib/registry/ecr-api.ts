@@ -1,11 +1,16 @@
 // ECR's own retag: BatchGetImage (source and targets in one call) + PutImage per tag
-// that needs it, with shipline's classified retries (src/lib/aws/client.ts). Loaded only
-// from a step's lazy bundle, so the SDK is parsed only when this method runs.
+// that needs it, with shipline's classified retries (src/lib/aws/client.ts): signed JSON 1.1
+// requests (src/lib/aws/signed.ts), no SDK client; the job's credentials from
+// src/lib/aws/credentials.ts. Loaded only from a step's lazy bundle.
 import { createHash } from 'node:crypto';
 import { ShiplineError } from '../util/errors';
+import { registerSecret } from '../util/redact';
 import type { Env } from '../util/env';
-import { callWithRetry, clientConfig, endpointFor, regionFrom, type CallPolicy } from '../aws/client';
+import { callWithRetry, endpointFor, regionFrom, type CallPolicy } from '../aws/client';
+import { jobCredentials, type AwsCredentials } from '../aws/credentials';
+import { ecrEndpoint } from '../aws/ecr';
 import { awsFailure, classifyAwsError } from '../aws/errors';
+import { awsJsonCall } from '../aws/signed';
 import { MEDIA_TYPES, mediaTypeOf } from './manifest';
 import { parseEcrHost } from './ecr-host';
 
@@ -13,6 +18,14 @@ export interface EcrImage {
   manifest: string;
   mediaType: string;
   digest: string;
+}
+
+interface BatchGetImageOutput {
+  images?: {
+    imageId?: { imageDigest?: string; imageTag?: string };
+    imageManifest?: string;
+    imageManifestMediaType?: string;
+  }[];
 }
 
 export interface EcrRepo {
@@ -57,20 +70,29 @@ export async function ecrSession(
       data: { registry: repo.registry, missing: 'region' },
     });
   }
-  const sdk = await import('@aws-sdk/client-ecr');
-  const endpoint = endpointFor(env, 'ECR');
-  const credentials =
-    env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
-      ? {
-          accessKeyId: env.AWS_ACCESS_KEY_ID,
-          secretAccessKey: env.AWS_SECRET_ACCESS_KEY,
-          ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}),
-        }
-      : undefined;
-  const client = new sdk.ECRClient({
-    ...clientConfig({ region, endpoint, step: opts.agent, attemptTimeoutMs: 10_000 }),
-    ...(credentials ? { credentials } : {}),
-  });
+  const endpoint = endpointFor(env, 'ECR') ?? ecrEndpoint(region);
+  // Resolved at the first call (inside its failure wording), once per session; secrets a
+  // token file yields are registered for redaction like every other.
+  let credentials: Promise<AwsCredentials> | undefined;
+  const creds = () =>
+    (credentials ??= jobCredentials(env, { region, policy, log, onSecret: registerSecret }).then(
+      (c) => c.credentials,
+      (e: unknown) => {
+        credentials = undefined;
+        throw e;
+      },
+    ));
+  const send = <T>(operation: string, input: unknown, signal: AbortSignal, c: AwsCredentials) =>
+    awsJsonCall<T>({
+      endpoint,
+      service: 'ecr',
+      region,
+      target: `AmazonEC2ContainerRegistry_V20150921.${operation}`,
+      input,
+      credentials: c,
+      agent: opts.agent,
+      signal,
+    });
   const call = <T>(what: string, fn: (signal: AbortSignal) => Promise<T>) =>
     callWithRetry(
       `ECR ${what} on ${repo.repository}`,
@@ -99,11 +121,11 @@ export async function ecrSession(
         imageIds: [sourceId, ...tags.map((t) => ({ imageTag: t }))],
         acceptedMediaTypes: Object.values(MEDIA_TYPES),
       };
-      const out = await call('BatchGetImage', (abortSignal) =>
-        client.send(new sdk.BatchGetImageCommand(input), { abortSignal }),
-      ).catch((e: unknown) => {
-        throw failure(e, 'BatchGetImage');
-      });
+      const out = await creds()
+        .then((c) => call('BatchGetImage', (signal) => send<BatchGetImageOutput>('BatchGetImage', input, signal, c)))
+        .catch((e: unknown) => {
+          throw failure(e, 'BatchGetImage');
+        });
       let source: EcrImage | undefined;
       const held = new Map<string, string>();
       for (const img of out.images ?? []) {
@@ -140,7 +162,8 @@ export async function ecrSession(
           imageTag: tag,
           imageDigest: image.digest,
         };
-        await call('PutImage', (abortSignal) => client.send(new sdk.PutImageCommand(input), { abortSignal }));
+        const c = await creds();
+        await call('PutImage', (signal) => send('PutImage', input, signal, c));
         return 'tagged';
       } catch (e) {
         const name = (e as { name?: string }).name;

@@ -1,10 +1,16 @@
 // Registry verbs over a RegistryClient: manifests moved as exact bytes plus media type
-// (never re-serialised, so digests survive), digest-verified on the way in, and blobs
-// copied by cross-repository mount with a streamed upload as the fallback.
+// (never re-serialised, so digests survive), read with Distribution's 4 MiB cap,
+// digest-verified on the way in (sha256/sha512 only, whatever the registry claims), and
+// blobs copied by cross-repository mount with a streamed upload as the fallback.
 import { createHash } from 'node:crypto';
-import { ShiplineError } from '../util/errors';
+import { isShiplineError, ShiplineError } from '../util/errors';
 import type { RegistryClient } from './client';
 import { isDigest } from './reference';
+
+/** Distribution's own limit on a manifest (registry/handlers: maxManifestBodySize). */
+export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
+/** A blob stream may take this long, as a whole. */
+const BLOB_DEADLINE_MS = 3_600_000;
 
 export const MEDIA_TYPES = {
   dockerManifest: 'application/vnd.docker.distribution.manifest.v2+json',
@@ -30,6 +36,31 @@ export interface Descriptor {
 
 export function digestOf(bytes: Buffer, algorithm = 'sha256'): string {
   return `${algorithm}:${createHash(algorithm).update(bytes).digest('hex')}`;
+}
+
+const shownRef = (repository: string, ref: string) => (isDigest(ref) ? `${repository}@${ref}` : `${repository}:${ref}`);
+
+/**
+ * A digest the registry sent (a header, a descriptor): only sha256/sha512 pass; anything
+ * else (md5:, a path) is refused before it reaches a URL, a comparison or an output.
+ */
+export function acceptedDigest(
+  value: string,
+  c: Pick<RegistryClient, 'registry'>,
+  where: string,
+  data: Record<string, unknown> = {},
+): string {
+  if (isDigest(value)) return value;
+  const shown = value.length > 140 ? `${value.slice(0, 140)}…` : value;
+  throw new ShiplineError(
+    `${c.registry} sent ${where} '${shown}', not a sha256 or sha512 digest; shipline accepts no other algorithm`,
+    { kind: 'invalid', data: { registry: c.registry, digest: shown, problem: 'digest-algorithm', ...data } },
+  );
+}
+
+/** Whether `bytes` hash to `digest` (its own algorithm). */
+function matches(bytes: Buffer, digest: string): boolean {
+  return digestOf(bytes, digest.slice(0, digest.indexOf(':'))) === digest;
 }
 
 export function isIndex(mediaType: string): boolean {
@@ -71,34 +102,53 @@ export async function headManifest(
     const m = await getManifest(c, repository, ref);
     return m && { digest: m.digest, mediaType: m.mediaType };
   }
-  return { digest, mediaType: (res.headers.get('content-type') ?? '').split(';')[0]!.trim() };
+  const ok = acceptedDigest(digest, c, 'Docker-Content-Digest', { repository, ref });
+  if (isDigest(ref) && ok !== ref) {
+    throw new ShiplineError(`${c.registry}/${repository}@${ref} answered with digest ${ok}`, {
+      kind: 'invalid',
+      data: { registry: c.registry, repository, ref, expected: ref, actual: ok },
+    });
+  }
+  return { digest: ok, mediaType: (res.headers.get('content-type') ?? '').split(';')[0]!.trim() };
 }
 
 /** GET a manifest and check that its bytes hash to the digest asked for and the one the registry claims. */
 export async function getManifest(c: RegistryClient, repository: string, ref: string): Promise<Manifest | undefined> {
-  const res = await c.request('GET', `/v2/${repository}/manifests/${ref}`, {
-    headers: { accept: MANIFEST_ACCEPT },
-    ok: [200, 404],
-  });
+  const what = `the manifest of ${c.registry}/${shownRef(repository, ref)}`;
+  let res;
+  try {
+    res = await c.request('GET', `/v2/${repository}/manifests/${ref}`, {
+      headers: { accept: MANIFEST_ACCEPT },
+      ok: [200, 404],
+      read: { maxBytes: MAX_MANIFEST_BYTES, what },
+    });
+  } catch (err) {
+    if (isShiplineError(err) && err.data.tooLarge)
+      throw new ShiplineError(err.message, {
+        kind: 'invalid',
+        hint: 'a registry keeps manifests under 4 MiB (Distribution refuses larger ones); nothing was written',
+        cause: err,
+        data: { ...err.data, registry: c.registry, repository, ref },
+      });
+    throw err;
+  }
   if (res.status === 404) {
     await res.discard();
     return undefined;
   }
-  const bytes = await res.buffer();
-  const claimed = res.headers.get('docker-content-digest') ?? undefined;
-  const expected = isDigest(ref) ? ref : claimed;
-  const algorithm = expected?.split(':')[0] ?? 'sha256';
-  const digest = digestOf(bytes, algorithm);
+  const bytes = await res.buffer({ maxBytes: MAX_MANIFEST_BYTES, what });
+  const header = res.headers.get('docker-content-digest');
+  const claimed = header ? acceptedDigest(header, c, 'Docker-Content-Digest', { repository, ref }) : undefined;
+  // The digest asked for, else the one claimed, else sha256 of the bytes; each checked in its own algorithm.
+  const digest = (isDigest(ref) ? ref : undefined) ?? claimed ?? digestOf(bytes);
   for (const want of [isDigest(ref) ? ref : undefined, claimed]) {
-    if (want && want !== digest) {
-      throw new ShiplineError(
-        `the manifest of ${c.registry}/${repository}:${ref} does not match its digest: expected ${want}, the bytes hash to ${digest}`,
-        {
-          kind: 'invalid',
-          hint: 'something between here and the registry altered the manifest; nothing was written',
-          data: { registry: c.registry, repository, ref, expected: want, actual: digest },
-        },
-      );
+    if (want && !matches(bytes, want)) {
+      const actual = digestOf(bytes, want.slice(0, want.indexOf(':')));
+      throw new ShiplineError(`${what} does not match its digest: expected ${want}, the bytes hash to ${actual}`, {
+        kind: 'invalid',
+        hint: 'something between here and the registry altered the manifest; nothing was written',
+        data: { registry: c.registry, repository, ref, expected: want, actual },
+      });
     }
   }
   return { bytes, mediaType: mediaTypeOf(bytes, res.headers.get('content-type')), digest };
@@ -112,8 +162,9 @@ export async function putManifest(c: RegistryClient, repository: string, ref: st
     ok: [201, 200, 202],
   });
   await res.discard();
-  const stored = res.headers.get('docker-content-digest');
-  if (stored && stored !== m.digest) {
+  const header = res.headers.get('docker-content-digest');
+  const stored = header ? acceptedDigest(header, c, 'Docker-Content-Digest', { repository, ref }) : undefined;
+  if (stored && stored !== m.digest && !matches(m.bytes, stored)) {
     throw new ShiplineError(`${c.registry}/${repository}:${ref} was stored with digest ${stored}, not ${m.digest}`, {
       kind: 'invalid',
       hint: 'the registry re-serialised the manifest; it does not keep digests and cannot be used for digest-exact promotion',
@@ -123,14 +174,30 @@ export async function putManifest(c: RegistryClient, repository: string, ref: st
 }
 
 /** What a manifest points at: child manifests of an index, or the config and layers of an image. */
-export function references(m: Manifest): { manifests: Descriptor[]; blobs: Descriptor[] } {
-  const doc = JSON.parse(m.bytes.toString('utf8')) as {
-    manifests?: Descriptor[];
-    config?: Descriptor;
-    layers?: Descriptor[];
-  };
-  if (isIndex(m.mediaType)) return { manifests: doc.manifests ?? [], blobs: [] };
-  return { manifests: [], blobs: [...(doc.config ? [doc.config] : []), ...(doc.layers ?? [])] };
+export function references(
+  m: Manifest,
+  c: Pick<RegistryClient, 'registry'> = { registry: 'the registry' },
+): {
+  manifests: Descriptor[];
+  blobs: Descriptor[];
+} {
+  let doc: { manifests?: Descriptor[]; config?: Descriptor; layers?: Descriptor[] };
+  try {
+    doc = JSON.parse(m.bytes.toString('utf8')) as typeof doc;
+  } catch {
+    throw new ShiplineError(`the manifest ${m.digest} from ${c.registry} is not JSON`, {
+      kind: 'invalid',
+      data: { registry: c.registry, digest: m.digest },
+    });
+  }
+  const list = (v: unknown): Descriptor[] => (Array.isArray(v) ? (v as Descriptor[]) : []);
+  const found = isIndex(m.mediaType)
+    ? { manifests: list(doc.manifests), blobs: [] }
+    : { manifests: [], blobs: [...(doc.config ? [doc.config] : []), ...list(doc.layers)] };
+  // A descriptor's digest goes into a URL path: only sha256/sha512 pass.
+  for (const d of [...found.manifests, ...found.blobs])
+    acceptedDigest(String(d?.digest), c, `a descriptor in manifest ${m.digest} with digest`, { manifest: m.digest });
+  return found;
 }
 
 export type BlobResult = 'present' | 'mounted' | 'uploaded';
@@ -183,7 +250,11 @@ async function uploadFrom(
   blob: Descriptor,
   location: string,
 ): Promise<void> {
-  const get = await src.request('GET', `/v2/${srcRepo}/blobs/${blob.digest}`, { ok: [200], timeoutMs: 3_600_000 });
+  const get = await src.request('GET', `/v2/${srcRepo}/blobs/${blob.digest}`, {
+    ok: [200],
+    timeoutMs: 3_600_000,
+    deadlineMs: BLOB_DEADLINE_MS,
+  });
   const url = new URL(location, dst.base);
   url.searchParams.set('digest', blob.digest);
   const length = get.headers.get('content-length') ?? String(blob.size);
@@ -194,6 +265,7 @@ async function uploadFrom(
     body: get.stream(),
     ok: [201, 204],
     timeoutMs: 3_600_000,
+    deadlineMs: BLOB_DEADLINE_MS,
   });
   await put.discard();
 }
@@ -217,7 +289,7 @@ export async function copyTree(
   stats: CopyStats = { manifests: 0, blobs: { present: 0, mounted: 0, uploaded: 0 } },
   limit = 4,
 ): Promise<CopyStats> {
-  const { manifests, blobs } = references(m);
+  const { manifests, blobs } = references(m, src);
   await pool(blobs, limit, async (b) => {
     stats.blobs[await copyBlob(src, srcRepo, dst, dstRepo, b)]++;
   });

@@ -6,13 +6,24 @@ const KEY = Symbol.for('shipline.secrets');
 const holder = globalThis as unknown as Record<symbol, Set<string> | undefined>;
 const secrets: Set<string> = (holder[KEY] ??= new Set<string>());
 
-export function registerSecret(value: string | undefined): void {
-  if (!value) return;
-  // Very short values would redact ordinary words; GitHub masks them but we refuse to log
-  // them instead (steps never log secret values anyway).
+/**
+ * Values shorter than this are never registered: masking a 1–3 character value replaces
+ * that text everywhere in the log, which garbles it and gives the value away (the runtime
+ * warns that such a value cannot be hidden; steps refuse short credentials).
+ */
+export const MIN_SECRET_LENGTH = 4;
+
+export function maskable(value: string | undefined): value is string {
+  return value !== undefined && value.length >= MIN_SECRET_LENGTH;
+}
+
+/** Registers a value for redaction; false (nothing registered) when it is too short to mask. */
+export function registerSecret(value: string | undefined): boolean {
+  if (!maskable(value)) return false;
   secrets.add(value);
   // Multi-line secrets (keys): each line too, as GitHub does.
-  for (const line of value.split(/\r?\n/)) if (line.trim().length >= 4) secrets.add(line.trim());
+  for (const line of value.split(/\r?\n/)) if (maskable(line.trim())) secrets.add(line.trim());
+  return true;
 }
 
 export function redact(text: string): string {

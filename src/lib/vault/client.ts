@@ -4,15 +4,19 @@
 // the path and never a value; hints that name the step's inputs are the step's (see VaultProblem).
 import { causes, errorMessage, isShiplineError, ofKind, ShiplineError, type ErrorKind } from '../util/errors';
 import { classifyStatus, isTransientNetworkError, retry } from '../util/retry';
-import { nodeHttpSend, type HttpRequest, type HttpSend } from '../util/http';
+import { DEFAULT_DEADLINE_MS, nodeHttpSend, type HttpRequest, type HttpSend } from '../util/http';
 
 export interface VaultClientOptions {
   url: string;
   namespace?: string;
   /** Attempts per request, the first included. */
   maxAttempts: number;
+  /** No retry starts after this many ms, and no attempt runs past it (default 60 s). */
   deadlineMs?: number;
+  /** Idle timeout per request. */
   timeoutMs?: number;
+  /** Total time of one request, body included (default DEFAULT_DEADLINE_MS). */
+  requestDeadlineMs?: number;
   sleep?: (ms: number) => Promise<void>;
   onRetry?: (message: string) => void;
   send?: HttpSend;
@@ -89,20 +93,29 @@ export class VaultClient {
     this.token = token;
   }
 
-  private async once(method: string, apiPath: string, what: string, body?: unknown): Promise<Envelope> {
+  /** One attempt, done (body read) by `until` (epoch ms). */
+  private async once(method: string, apiPath: string, what: string, until: number, body?: unknown): Promise<Envelope> {
     const headers: Record<string, string> = { 'user-agent': 'shipline/vault-secrets', accept: 'application/json' };
     if (this.token) headers['x-vault-token'] = this.token;
     if (this.opts.namespace) headers['x-vault-namespace'] = this.opts.namespace;
     if (body !== undefined) headers['content-type'] = 'application/json';
-    const req: HttpRequest = { method, headers, idleTimeoutMs: this.opts.timeoutMs ?? 30_000 };
+    const req: HttpRequest = {
+      method,
+      headers,
+      idleTimeoutMs: this.opts.timeoutMs ?? 30_000,
+      deadlineMs: Math.max(1000, until - Date.now()),
+    };
     if (body !== undefined) req.body = JSON.stringify(body);
     let res: Awaited<ReturnType<HttpSend>>;
+    let text: string;
     try {
       res = await (this.opts.send ?? nodeHttpSend)(`${this.base}/v1/${apiPath}`, req);
+      // Read inside the attempt: a body that trickles past the deadline fails like no answer.
+      text = await res.text();
     } catch (err) {
+      if (isShiplineError(err)) throw err; // a body past its cap (kind invalid)
       throw this.connectionError(err, what);
     }
-    const text = await res.text();
     let json: Envelope = {};
     try {
       json = text ? (JSON.parse(text) as Envelope) : {};
@@ -148,6 +161,15 @@ export class VaultClient {
 
   /** No answer at all: unreachable (worth another try) or a request that cannot be sent. */
   private connectionError(err: unknown, what: string): ShiplineError {
+    const late = (err as { deadline?: unknown; deadlineMs?: unknown } | undefined)?.deadline === true;
+    if (late) {
+      const ms = Number((err as { deadlineMs?: unknown }).deadlineMs);
+      return new ShiplineError(`Vault at ${this.base} did not answer completely within ${Math.round(ms / 1000)} s`, {
+        kind: 'transient',
+        cause: err,
+        data: { problem: 'unreachable', reason: `the ${Math.round(ms / 1000)} s deadline of a request passed` },
+      });
+    }
     if (isTransientNetworkError(err)) {
       return new ShiplineError(`could not reach Vault at ${this.base}`, {
         kind: 'transient',
@@ -163,10 +185,14 @@ export class VaultClient {
   }
 
   private call(method: string, apiPath: string, what: string, body?: unknown): Promise<Envelope> {
-    return retry(() => this.once(method, apiPath, what, body), {
+    // Each attempt has its own deadline, and none runs past the deadline of all attempts.
+    const total = this.opts.deadlineMs ?? 60_000;
+    const perAttempt = this.opts.requestDeadlineMs ?? DEFAULT_DEADLINE_MS;
+    const start = Date.now();
+    return retry(() => this.once(method, apiPath, what, Math.min(start + total, Date.now() + perAttempt), body), {
       what,
       maxAttempts: this.opts.maxAttempts,
-      deadlineMs: this.opts.deadlineMs ?? 60_000,
+      deadlineMs: total,
       classify: (err) => {
         const e = ofKind(err, 'transient');
         if (!e) return { retry: false };

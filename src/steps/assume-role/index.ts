@@ -7,24 +7,36 @@ import { retryInputs, wholeNumber } from '../shared/aws';
 import { tagKey, tagLine } from './plan';
 
 export const inputs = {
-  'role-arn': { description: 'ARN of the role to assume.', required: true, regex: ROLE_ARN_RE, form: ROLE_ARN_FORM },
+  'role-arn': {
+    aliases: ['role-to-assume'],
+    description: 'ARN of the role to assume.',
+    required: true,
+    regex: ROLE_ARN_RE,
+    form: ROLE_ARN_FORM,
+  },
   region: {
+    aliases: ['aws-region'],
     description: 'AWS region for STS (and exported as AWS_REGION / AWS_DEFAULT_REGION).',
     regex: REGION_RE,
     form: 'a region like eu-west-1',
     defaultDoc: '`AWS_REGION`, then `AWS_DEFAULT_REGION`',
   },
   'session-name': {
+    aliases: ['role-session-name'],
     description: 'Role session name (shown in CloudTrail); characters STS refuses become `-`, cut to 64.',
     defaultDoc: '`shipline-<ci>-<run/job id>`',
   },
   'duration-seconds': {
+    aliases: ['role-duration-seconds'],
     type: 'number',
     description: "Session length in seconds (900 to 43200, at most the role's MaxSessionDuration; 3600 when chaining).",
     default: 3600,
     check: wholeNumber(900, 43200),
   },
-  'external-id': { description: "External ID the role's trust policy requires (AssumeRole only)." },
+  'external-id': {
+    aliases: ['role-external-id'],
+    description: "External ID the role's trust policy requires (AssumeRole only).",
+  },
   'session-tags': {
     type: 'list',
     description: 'Session tags, `key=value` per line (AssumeRole only; OIDC sessions take tags from the token).',
@@ -32,6 +44,7 @@ export const inputs = {
   },
   'transitive-tag-keys': { type: 'list', description: 'Tag keys that carry over to chained sessions.', check: tagKey },
   'skip-session-tags': {
+    aliases: ['role-skip-session-tagging'],
     type: 'boolean',
     description:
       'Do not add the default CI tags (CI, Repository, Ref, Commit, Actor, Job) to AssumeRole; needed when the trust policy does not allow sts:TagSession.',
@@ -78,7 +91,7 @@ export const inputs = {
     type: 'boolean',
     description: 'Also set the credentials as secret outputs (GitHub masks them; GitLab keeps them out of dotenv).',
   },
-  ...retryInputs('STS'),
+  ...retryInputs('STS', ['action-timeout-s']),
 } as const satisfies InputSpecs;
 
 export type Inputs = InputValues<typeof inputs>;
@@ -88,10 +101,39 @@ export default defineStep({
   description:
     'Assume an AWS IAM role with GitHub/GitLab OIDC, static keys, ambient or chained credentials, in one STS call',
   inputs,
+  // configure-aws-credentials' inputs that have no meaning here, or another shape.
+  unsupported: {
+    'aws-profile': {
+      why: 'credentials are exported as environment variables (export: env) or files, not to a profile',
+    },
+    'overwrite-aws-profile': { why: 'no profile is written', accept: ['false'] },
+    'http-proxy': { why: 'requests do not go through a proxy' },
+    'no-proxy': { why: 'requests do not go through a proxy' },
+    'mask-aws-account-id': { why: 'the account ID is an output, not a secret; it is never masked', accept: ['false'] },
+    'inline-session-policy': { why: 'session policies are not passed; scope the role itself' },
+    'managed-session-policies': { why: 'session policies are not passed; scope the role itself' },
+    'output-env-credentials': {
+      why: 'use export: none to keep the credentials out of the environment',
+      accept: ['true'],
+    },
+    'unset-current-credentials': {
+      why: 'the credentials the step uses are chosen by its inputs (see role-chaining)',
+      accept: ['false'],
+    },
+    'disable-retry': { why: 'set retry-max-attempts: 1', accept: ['false'] },
+    'special-characters-workaround': {
+      why: 'not needed: requests are signed whatever the secret holds',
+      accept: ['false'],
+    },
+    'use-existing-credentials': { why: 'the step always assumes the role', accept: ['false'] },
+    'force-skip-oidc': { why: 'give static keys or role-chaining to skip OIDC', accept: ['false'] },
+    'custom-tags': { why: 'use session-tags (key=value per line)' },
+    'sts-endpoint': { why: 'the STS endpoint follows the region (AWS_ENDPOINT_URL_STS points it elsewhere)' },
+  },
   outputs: {
     'aws-account-id': { description: 'Account ID of the assumed role (from the STS answer).' },
     'assumed-role-arn': { description: 'ARN of the assumed role session.' },
-    expiration: { description: 'When the credentials expire (ISO 8601).' },
+    expiration: { description: 'When the credentials expire (ISO 8601).', aliases: ['aws-expiration'] },
     'aws-access-key-id': { description: 'Access key ID, with `output-credentials`.', secret: true },
     'aws-secret-access-key': { description: 'Secret access key, with `output-credentials`.', secret: true },
     'aws-session-token': { description: 'Session token, with `output-credentials`.', secret: true },

@@ -1,5 +1,5 @@
 // assume-role's work: plan the call, get the token or keys ready, make the one STS call
-// (AssumeRoleWithWebIdentity without the SDK; AssumeRole through it, from lazy.js), check
+// (AssumeRoleWithWebIdentity unsigned from index.js; AssumeRole signed, from lazy.js), check
 // the account, hand the credentials to the job, and say what happened. A failure is worded
 // here, with the inputs to change (explain).
 import { mkdtempSync, writeFileSync } from 'node:fs';
@@ -102,7 +102,7 @@ function stsSource(plan: SourcePlan, i: Inputs, env: Env, onSecret: (v: string) 
   }
 }
 
-/** The one STS call: unsigned web identity without the SDK, else AssumeRole with the SDK from lazy.js. */
+/** The one STS call: unsigned web identity from index.js, else a signed AssumeRole from lazy.js. */
 async function assume(ctx: StepCtx, plan: AssumePlan, source: StsSource): Promise<AssumedRole> {
   const options: StsCallOptions = {
     region: plan.region,
@@ -112,8 +112,7 @@ async function assume(ctx: StepCtx, plan: AssumePlan, source: StsSource): Promis
     onSecret: (v) => ctx.secret(v),
   };
   if (source.kind === 'web-identity') return assumeRoleWithWebIdentity(plan.params, source, options);
-  const { assumeRole } = await ctx.lazy();
-  return assumeRole(plan.params, source, options);
+  return (await ctx.lazy()).assumeRole(plan.params, source, options, ctx.env);
 }
 
 /** export: env (variables), file (a 0600 credentials file + AWS_PROFILE), or export-token-file (the token for SDKs to refresh with). */

@@ -1,7 +1,7 @@
 import { defineStep, type GitlabJobHints, type InputSpecs, type InputValues } from '../../runtime/define';
-import { TAG_INPUTS } from '../shared/tag-inputs';
+import { BUILD_TAGS_INPUT, TAG_INPUTS } from '../shared/tag-inputs';
 import { buildPush } from './main';
-import { refCheck } from './plan';
+import { cacheToCheck, credentialCheck, refCheck } from './plan';
 import { cleanup } from './post';
 
 const gitlab: GitlabJobHints = {
@@ -23,6 +23,7 @@ export const inputs = {
     check: (v: string) => (/^[A-Za-z_][A-Za-z0-9_]*(=|$)/.test(v) ? undefined : `'${v}' is not KEY=value`),
   },
   ...TAG_INPUTS,
+  tags: BUILD_TAGS_INPUT,
   refs: {
     type: 'list',
     description:
@@ -49,6 +50,8 @@ export const inputs = {
     lines: true,
     description:
       'buildx cache exports (`type=…` lines). Empty with buildx: `type=inline`, so the pushed image carries its cache. Not supported by the classic builder.',
+    form: 'type=… lines',
+    check: cacheToCheck,
   },
   platforms: {
     type: 'list',
@@ -76,6 +79,7 @@ export const inputs = {
   username: { description: 'Registry user to log in with (only with `password`).', gitlabDefault: '$CI_REGISTRY_USER' },
   password: {
     secret: true,
+    check: credentialCheck,
     description:
       "Registry password/token. Given: the step uses a private copy of the docker config with these credentials, removed when the step ends; the job's own config is never written.",
     gitlabDefault: '$CI_REGISTRY_PASSWORD',
@@ -94,11 +98,35 @@ export default defineStep({
   description:
     'Build an image once (classic builder or buildx), smoke-test a stage, tag it by MR / sha / branch / release, push it and report the digest',
   inputs,
+  // docker/build-push-action's inputs build-push does not honour yet, refused rather than dropped.
+  unsupported: {
+    'add-hosts': { why: 'not supported yet by build-push' },
+    allow: { why: 'not supported yet by build-push (no buildx entitlements)' },
+    annotations: { why: 'not supported yet by build-push' },
+    attests: { why: 'not supported yet by build-push (no attestations)' },
+    'build-contexts': { why: 'not supported yet by build-push' },
+    call: { why: 'not supported yet by build-push' },
+    'cgroup-parent': { why: 'not supported yet by build-push' },
+    load: { why: 'the classic builder keeps every image in the local engine; with buildx the image is pushed' },
+    network: { why: 'not supported yet by build-push' },
+    'no-cache': { why: 'not supported yet by build-push (use cache-from: none)', accept: ['false'] },
+    'no-cache-filters': { why: 'not supported yet by build-push' },
+    outputs: { why: 'build-push pushes to the registry (push) or keeps the image local (push: false)' },
+    provenance: { why: 'not supported yet by build-push (no attestations)', accept: ['false'] },
+    sbom: { why: 'not supported yet by build-push (no attestations)', accept: ['false'] },
+    secrets: { why: 'not supported yet by build-push' },
+    'secret-envs': { why: 'not supported yet by build-push' },
+    'secret-files': { why: 'not supported yet by build-push' },
+    'shm-size': { why: 'not supported yet by build-push' },
+    ssh: { why: 'not supported yet by build-push' },
+    ulimit: { why: 'not supported yet by build-push' },
+    'github-token': { why: 'the build context is the local checkout (no Git context URLs)' },
+  },
   outputs: {
     digest: {
       description: 'Manifest digest of the pushed image (`sha256:…`), as the registry reports it; empty without push.',
     },
-    'image-id': { description: 'Local image id (`sha256:…`; the config digest).' },
+    'image-id': { description: 'Local image id (`sha256:…`; the config digest).', aliases: ['imageid'] },
     tags: { description: 'Full references built (and pushed), one per line.' },
     metadata: {
       description:

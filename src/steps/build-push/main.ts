@@ -18,6 +18,7 @@ import { retry } from '../../lib/util/retry';
 import { dockerConfigPath, readDockerConfig, registryKey, writeDockerConfig } from '../../lib/registry/docker-config';
 import { ShiplineError, errorMessage } from '../../lib/util/errors';
 import { chooseDockerBuilder } from '../shared/builder';
+import { workspaceDestination } from '../shared/dockerfile';
 import type { Inputs } from './index';
 import { planBuild, type BuildPushPlan } from './plan';
 
@@ -30,6 +31,14 @@ export type Temporaries = {
   pulled: string[];
   /** The private DOCKER_CONFIG, with credentials. */
   configDir?: string;
+};
+
+/** Names main gives its temporaries; post acts on a recorded name only when it has this shape. */
+export const TEMP_SHAPES = {
+  id: /^shipline-build-push-[0-9a-f]{10}$/,
+  container: /^shipline-build-push-[0-9a-f]{10}-extract$/,
+  image: /^shipline-build-push-[0-9a-f]{10}:(smoke|build)$/,
+  configDir: /^shipline-build-push-config-[A-Za-z0-9]{6}$/,
 };
 
 /** The temporaries of this run, saved before they exist so post removes exactly them. */
@@ -175,10 +184,12 @@ async function extract(
     await docker.create(image, { name: container, cmd: ['extract'] });
     const done: string[] = [];
     for (const item of plan.extract) {
-      mkdirSync(dirname(item.to), { recursive: true });
-      await docker.cp(`${container}:${item.from}`, item.to);
-      ctx.log.info(`${item.from} -> ${item.to}`);
-      done.push(item.to);
+      // Checked again now: an earlier item may have put a symlink where this one goes.
+      const to = workspaceDestination('extract', ctx.workspace, item.to);
+      mkdirSync(dirname(to), { recursive: true });
+      await docker.cp(`${container}:${item.from}`, workspaceDestination('extract', ctx.workspace, to));
+      ctx.log.info(`${item.from} -> ${to}`);
+      done.push(to);
     }
     return done;
   });

@@ -7,8 +7,8 @@ import { parseExtract, type DockerBuild, type ExtractItem } from '../../lib/dock
 import { parseReference, ReferenceError, registryOf, repositoryName } from '../../lib/registry/reference';
 import { errorMessage, isShiplineError } from '../../lib/util/errors';
 import { InputError } from '../../runtime/inputs';
-import { inWorkspace, planDockerfile } from '../shared/dockerfile';
-import { planTags } from '../shared/tag-inputs';
+import { planDockerfile, workspaceDestination } from '../shared/dockerfile';
+import { isFullReference, planTags } from '../shared/tag-inputs';
 import type { Inputs } from './index';
 
 /** What every build of the step shares (the smoke build and the target build differ in target, tags, cache). */
@@ -27,9 +27,24 @@ export interface BuildPushPlan extends Pick<
   login: { registries: string[]; username: string; password: string } | undefined;
 }
 
+/** Shorter credentials cannot be masked in a log (each character would be); they are refused. */
+export const MIN_CREDENTIAL = 4;
+
+/** `check` of the password input (the value is never shown). */
+export const credentialCheck = (v: string): string | undefined =>
+  v.trim().length > 0 && v.trim().length < MIN_CREDENTIAL
+    ? `is shorter than ${MIN_CREDENTIAL} characters: a value that short cannot be masked in the log`
+    : undefined;
+
+/** `check` of cache-to: a buildx `type=…` export, never something docker would read as an option. */
+export function cacheToCheck(v: string): string | undefined {
+  return /^type=[a-z0-9-]+(,|$)/.test(v) ? undefined : `'${v}' is not a buildx cache export (type=…)`;
+}
+
 /** `check` of the refs and cache-from inputs: a full reference with a tag (or a buildx `type=…` source, or `none`). */
 export function refCheck(v: string): string | undefined {
-  if (v.includes('=') || v === 'none') return undefined; // a buildx cache source like type=registry,ref=…, or cache-from none
+  if (v === 'none') return undefined; // cache-from none
+  if (v.includes('=')) return cacheToCheck(v) && `'${v}' is not a reference or a buildx cache source (type=…)`;
   try {
     if (!parseReference(v, { allowDigest: false }).tag) return `'${v}' has no tag`;
     return undefined;
@@ -69,8 +84,13 @@ export function defaultCacheFrom(refs: string[], ci: CiContext, shaLength: numbe
 export function planBuild(inputs: Inputs, ci: CiContext, workspace: string): BuildPushPlan {
   const { context, file, stages } = planDockerfile(workspace, inputs);
 
-  const tagPlan = planTags(ci, inputs);
-  const refs = inputs.images.length ? tagPlan.refs.map((r) => checkRef('tags', r)) : [];
+  // Full references among the tags (metadata-action's output) are pushed as they are; the
+  // other lines are rules applied to the images.
+  const given = inputs.tags.filter(isFullReference);
+  const rules = inputs.tags.filter((t) => !isFullReference(t));
+  const tagPlan = planTags(ci, { ...inputs, tags: given.length && rules.length === 0 ? ['defaults'] : rules });
+  const fromRules = inputs.images.length && !(given.length && rules.length === 0) ? tagPlan.refs : [];
+  const refs = [...new Set([...fromRules, ...given].map((r) => checkRef('tags', r)))];
   for (const r of inputs.refs) {
     const ref = checkRef('refs', r);
     if (!refs.includes(ref)) refs.push(ref);
@@ -107,9 +127,9 @@ export function planBuild(inputs: Inputs, ci: CiContext, workspace: string): Bui
   else cacheFrom = inputs.cacheFrom.map((c) => (c.includes('=') ? c : checkRef('cache-from', c)));
 
   const extract = inputs.extract.map((item) => {
+    let e: ExtractItem;
     try {
-      const e = parseExtract(item);
-      return { from: e.from, to: inWorkspace(workspace, e.to) };
+      e = parseExtract(item);
     } catch (err) {
       if (!isShiplineError(err)) throw err;
       throw new InputError(
@@ -118,11 +138,14 @@ export function planBuild(inputs: Inputs, ci: CiContext, workspace: string): Bui
         'use lines like /src/deps.lock:deps.lock (path in the image : destination in the workspace)',
       );
     }
+    return { from: e.from, to: workspaceDestination('extract', workspace, e.to) };
   });
 
   let login: BuildPushPlan['login'];
   if (inputs.password) {
     if (!inputs.username) throw new InputError('username', 'is required when password is given');
+    const short = credentialCheck(inputs.password);
+    if (short) throw new InputError('password', short, 'give the registry password or token itself');
     const registries = inputs.loginRegistry.length
       ? inputs.loginRegistry
       : [...new Set(refs.map(registryOf).filter((r) => r !== undefined))];

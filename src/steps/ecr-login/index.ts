@@ -30,6 +30,7 @@ export const inputs = {
     options: ['config', 'docker'],
   },
   logout: {
+    negatedAliases: ['skip-logout'],
     type: 'boolean',
     description:
       'Remove exactly the entries this step added when the job ends (post / after_script), restoring any entry they replaced.',
@@ -45,6 +46,11 @@ export default defineStep({
   description:
     'Log in to Amazon ECR (private registries or ECR Public) through the docker config, undone after the job',
   inputs,
+  // amazon-ecr-login's inputs that have no meaning here.
+  unsupported: {
+    'http-proxy': { why: 'requests do not go through a proxy' },
+    'mask-password': { why: 'the password is always masked', accept: ['true'] },
+  },
   outputs: {
     registry: {
       description: 'The first registry host logged in to (e.g. `123456789012.dkr.ecr.eu-west-1.amazonaws.com`).',

@@ -1,5 +1,5 @@
-// ecr-login's work: plan, get the registry credentials from ECR (the SDK, from lazy.js, only
-// now), note what the docker config held for those registries, write the entries (or run
+// ecr-login's work: plan, get the registry credentials from ECR (one signed request, from
+// lazy.js, only now), note what the docker config held for those registries, write the entries (or run
 // `docker login`), and record what post must undo. A failure is worded here (explain).
 import { existsSync } from 'node:fs';
 import type { Ctx, Json } from '../../runtime/define';
@@ -44,9 +44,11 @@ export async function main(ctx: StepCtx): Promise<void> {
   for (const a of auths)
     previous[registryKey(a.registry)] ??= (before.auths?.[registryKey(a.registry)] as Entry | undefined) ?? null;
 
+  // Recorded before the first write, so a cleanup after SIGTERM/SIGKILL between two logins
+  // still removes what was written (restoreAuths leaves a config without our entries alone).
+  if (i.logout) added(ctx).set({ path, method: i.method, createdFile, hadAuths: before.auths !== undefined, previous });
   if (i.method === 'docker') await dockerLogin(ctx, auths);
   else addAuths(path, auths);
-  if (i.logout) added(ctx).set({ path, method: i.method, createdFile, hadAuths: before.auths !== undefined, previous });
 
   const hosts = auths.map((a) => a.registry);
   for (const a of auths)
@@ -59,11 +61,11 @@ export async function main(ctx: StepCtx): Promise<void> {
   ctx.setOutput('docker-config', path);
 }
 
-/** GetAuthorizationToken, after every input check passed: the SDK loads only now. */
+/** GetAuthorizationToken, after every input check passed: lazy.js loads only now. */
 async function authorization(ctx: StepCtx, plan: LoginPlan): Promise<EcrAuth[]> {
-  const { ecrAuthorization } = await ctx.lazy();
+  const { authorize } = await ctx.lazy();
   try {
-    return await ecrAuthorization({ ...plan, log: ctx.log, onSecret: (v) => ctx.secret(v) });
+    return await authorize(plan, ctx);
   } catch (err) {
     throw explain(err, plan);
   }

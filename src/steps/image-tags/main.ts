@@ -1,10 +1,9 @@
-// image-tags' work: log the CI context, compute the tags and labels, and hand them out as
-// outputs and a summary.
+// image-tags' work: log the CI context, compute the tags, labels and annotations, and hand
+// them out as outputs, DOCKER_METADATA_OUTPUT_* variables and a summary.
 import type { Ctx } from '../../runtime/define';
-import { ShiplineError } from '../../lib/util/errors';
-import { planTags, type TagInputs } from '../shared/tag-inputs';
+import { planImageTags, type Inputs } from './plan';
 
-export async function imageTags(ctx: Ctx<TagInputs>): Promise<void> {
+export async function imageTags(ctx: Ctx<Inputs>): Promise<void> {
   const ci = ctx.ci;
   ctx.log.info(
     `context: ${ci.provider} ${ci.event}` +
@@ -12,28 +11,19 @@ export async function imageTags(ctx: Ctx<TagInputs>): Promise<void> {
       (ci.sha ? ` sha=${ci.sha.slice(0, 12)}` : '') +
       (ci.mrIid ? ` mr=${ci.mrIid}` : ''),
   );
-  const plan = planTags(ci, ctx.inputs);
-  if (plan.tags.length === 0) {
-    throw new ShiplineError(`no tag rule applies to this pipeline (${ci.provider}, event ${ci.event})`, {
-      hint:
-        ci.provider === 'local'
-          ? 'outside CI, pass CI variables (e.g. CI_COMMIT_SHA, CI_COMMIT_BRANCH) or a rule like type=raw,value=dev'
-          : 'add a rule that applies, e.g. type=sha or type=raw,value=…',
-    });
-  }
-  const refs = plan.images.length ? plan.refs : plan.tags;
+  const plan = planImageTags(ci, ctx.inputs);
+  for (const w of plan.tag.warnings) ctx.log.warn(w);
+  if (!ci.commitTime)
+    ctx.log.info('created: no commit time in the CI variables, event or checkout; the label holds the current time');
+  const refs = plan.tag.images.length ? plan.tag.refs : plan.tag.tags;
+  if (refs.length === 0)
+    ctx.log.warn(
+      `no tag rule applies to this pipeline (${ci.provider}, event ${ci.event}): the tags are empty, as docker/metadata-action leaves them`,
+    );
   await ctx.log.group('Tags', async () => {
     for (const r of refs) ctx.log.info(r);
   });
-  ctx.setOutput('tags', refs.join('\n'));
-  ctx.setOutput('tag-names', plan.tags.join('\n'));
-  ctx.setOutput('version', plan.version);
-  ctx.setOutput(
-    'labels',
-    Object.entries(plan.labels)
-      .map(([k, v]) => `${k}=${v}`)
-      .join('\n'),
-  );
-  ctx.setOutput('json', JSON.stringify({ tags: refs, labels: plan.labels, version: plan.version }));
+  for (const [name, value] of plan.outputs) ctx.setOutput(name, value);
+  for (const [name, value] of plan.exports) ctx.exportVariable(name, value);
   ctx.summary(['### Image tags', '', ...refs.map((r) => `- \`${r}\``), ''].join('\n'));
 }

@@ -2,6 +2,7 @@ import { defineStep, type InputSpecs, type InputValues } from '../../runtime/def
 import { normaliseRepository, ReferenceError } from '../../lib/registry/reference';
 import { TAG_INPUTS } from '../shared/tag-inputs';
 import { kanikoBuild } from './main';
+import { credentialCheck } from './plan';
 import { cleanup } from './post';
 
 // No regex here: the runner would echo a bad value, and a pasted secret must not be echoed.
@@ -63,7 +64,11 @@ export const inputs = {
     regex: '[A-Za-z0-9.:\\[\\]-]+',
   },
   username: { description: 'User name for `registry` (e.g. `$CI_REGISTRY_USER` on GitLab).' },
-  password: { description: 'Password or token for `registry` (e.g. `$CI_REGISTRY_PASSWORD`).', secret: true },
+  password: {
+    description: 'Password or token for `registry` (e.g. `$CI_REGISTRY_PASSWORD`).',
+    secret: true,
+    check: credentialCheck,
+  },
   'gcp-key-variable': {
     description:
       'NAME of a CI variable holding a Google Cloud service-account key JSON (raw or base64, e.g. `GCP_SERVICE_ACCOUNT_KEY`): `_json_key` login to Artifact Registry / GCR.',

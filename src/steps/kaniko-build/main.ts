@@ -35,6 +35,9 @@ export type StepCtx = Ctx<Inputs>;
 // `unknown` extra fields (registry/docker-config.ts AuthEntry), which Json does not admit.
 type StoredAuth = InstalledAuth & { [key: string]: Json };
 
+/** The shape of the work dir makeWorkDir creates (mkdtemp's six characters); post removes nothing else. */
+export const WORK_DIR_SHAPE = /^shipline-kaniko-build-[A-Za-z0-9]{6}$/;
+
 /** What main leaves for post: the work dir, and how to undo the credentials it installed. */
 export const state = (ctx: Pick<StepCtx, 'state'>) => ({
   workDir: ctx.state<string>('workdir'),

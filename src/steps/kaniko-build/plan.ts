@@ -16,6 +16,15 @@ export interface KanikoBuildPlan {
   login: { registry: string; username: string; password: string } | undefined;
 }
 
+/** Shorter credentials cannot be masked in a log (each character would be); they are refused. */
+export const MIN_CREDENTIAL = 4;
+
+/** `check` of the password input (the value is never shown). */
+export const credentialCheck = (v: string): string | undefined =>
+  v.trim().length > 0 && v.trim().length < MIN_CREDENTIAL
+    ? `is shorter than ${MIN_CREDENTIAL} characters: a value that short cannot be masked in the log`
+    : undefined;
+
 /** One of a pair given without the other: worded as before, exit 2. */
 function halfPair(given: 'username' | 'password'): ShiplineError {
   const missing = given === 'username' ? 'password' : 'username';
@@ -62,6 +71,8 @@ export function planKanikoBuild(inputs: Inputs, ci: CiContext, workspace: string
   if (inputs.username || inputs.password) {
     if (!inputs.password) throw halfPair('username');
     if (!inputs.username) throw halfPair('password');
+    const short = credentialCheck(inputs.password);
+    if (short) throw new InputError('password', short, 'give the registry password or token itself');
     const registry = inputs.registry || build.pushRegistries[0];
     if (!registry) {
       throw new ShiplineError("input 'registry' is empty and there is no image to take it from", {

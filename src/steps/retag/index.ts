@@ -1,5 +1,5 @@
 import { defineStep, type InputSpecs, type InputValues } from '../../runtime/define';
-import { checkDestination, checkSource, checkTag } from './plan';
+import { checkDestination, checkRegistryHost, checkSource, checkTag } from './plan';
 import { main } from './main';
 
 export const inputs = {
@@ -38,6 +38,8 @@ export const inputs = {
     type: 'list',
     description:
       'Registries (host[:port]) reached over plain HTTP. Loopback registries (127.0.0.0/8, localhost, [::1]) always are.',
+    form: 'host[:port] items',
+    check: checkRegistryHost,
   },
 } as const satisfies InputSpecs;
 

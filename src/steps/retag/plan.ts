@@ -26,6 +26,17 @@ export function checkTag(value: string): string | undefined {
     : `'${value}' is not a valid tag (letters, digits, '_', '.', '-'; at most 128; not starting with '.' or '-')`;
 }
 
+const LABEL = '[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
+const HOST_PORT_RE = new RegExp(`^(?:${LABEL}(?:\\.${LABEL})*|\\[[0-9A-Fa-f:.]+\\])(?::([0-9]{1,5}))?$`);
+
+/** `check` of insecure-registries: a registry `host[:port]` (no scheme, path or white space). */
+export function checkRegistryHost(value: string): string | undefined {
+  const m = HOST_PORT_RE.exec(value);
+  if (!m || (m[1] !== undefined && (Number(m[1]) < 1 || Number(m[1]) > 65535)))
+    return `'${value}' is not a registry host[:port] (e.g. registry.internal:5000)`;
+  return undefined;
+}
+
 export function checkDestination(value: string): string | undefined {
   try {
     parseReference(value, { allowDigest: false });

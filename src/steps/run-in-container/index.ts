@@ -1,7 +1,7 @@
 import { defineStep, type GitlabJobHints, type InputSpecs } from '../../runtime/define';
 import { main } from './main';
 import { post } from './post';
-import { ENV_NAME_RE, MODES, NAME_RE } from './plan';
+import { ENV_NAME_RE, imageCheck, MODES, NAME_RE } from './plan';
 
 // The generator also reads `image` (the job image, input `job-image` here since the step has
 // its own `image`) and `needsDocker` (see scripts/generate.mjs).
@@ -20,7 +20,11 @@ export const inputs = {
     default: 'run',
     options: MODES,
   },
-  image: { description: 'Image to run (required for run/start), e.g. the image an earlier job built and pushed.' },
+  image: {
+    description: 'Image to run (required for run/start), e.g. the image an earlier job built and pushed.',
+    form: 'an image reference like registry.example.com/team/app:tag',
+    check: imageCheck,
+  },
   pull: {
     description: '`always` pull; `missing`: pull only when the engine lacks the image; `never`: fail when it lacks it.',
     default: 'missing',

@@ -1,10 +1,12 @@
 // run-in-container: start one container of the image (or find the one a start made earlier
 // in the job), copy the workspace in, run each command with `docker exec`, copy the results
 // out, and remove the container unless it stays for the rest of the job.
+import { realpathSync } from 'node:fs';
 import { relative } from 'node:path';
 import type { Ctx } from '../../runtime/define';
 import type { Docker } from '../../lib/docker/docker';
 import { errorMessage, isShiplineError, ShiplineError, withHint } from '../../lib/util/errors';
+import { workspaceDestination } from '../shared/dockerfile';
 import { planRun, type Inputs, type RunPlan } from './plan';
 
 export type StepCtx = Ctx<Inputs>;
@@ -160,10 +162,12 @@ function startHint(err: ShiplineError): string {
 }
 
 async function copyIn({ ctx, lib, docker, plan, name, timed }: Job): Promise<void> {
+  // Plan paths are real paths: compare with the workspace's own.
+  const root = realpathSync(ctx.workspace);
   for (const c of plan.copies) {
-    const { entries, bytes } = await timed(`copy-in ${relative(ctx.workspace, c.host) || '.'}`, () =>
+    const { entries, bytes } = await timed(`copy-in ${relative(root, c.host) || '.'}`, () =>
       lib.copyIn(docker, ctx.env, name, c.host, c.container, {
-        exclude: c.host === ctx.workspace ? ['.shipline'] : [],
+        exclude: c.host === root ? ['.shipline'] : [],
       }),
     );
     ctx.log.info(
@@ -171,7 +175,7 @@ async function copyIn({ ctx, lib, docker, plan, name, timed }: Job): Promise<voi
     );
     if (plan.user) {
       // docker cp writes as root: hand the copy to the container's user so commands can write to it.
-      const r = await docker.run(['exec', '--user', '0', name, 'chown', '-R', plan.user, c.container], {
+      const r = await docker.run(['exec', '--user', '0', name, 'chown', '-R', '--', plan.user, c.container], {
         allowFailure: true,
       });
       if (r.code !== 0) ctx.log.warn(`could not chown ${c.container} to ${plan.user}: ${r.stderr.trim()}`);
@@ -211,7 +215,9 @@ async function runCommands({
 async function copyOut({ ctx, lib, docker, plan, name, timed }: Job, afterFailure: boolean): Promise<void> {
   for (const o of plan.outs) {
     try {
-      await timed(`copy-out ${o.container}`, () => lib.copyOut(docker, name, o.container, o.host));
+      // Checked again now: the commands or an earlier copy-out may have put a symlink in the way.
+      const host = workspaceDestination('copy-out', ctx.workspace, o.host);
+      await timed(`copy-out ${o.container}`, () => lib.copyOut(docker, name, o.container, host));
       ctx.log.info(`copied ${name}:${o.container} -> ${o.host}`);
     } catch (err) {
       if (!afterFailure) throw err;

@@ -1,8 +1,10 @@
 // Pure input handling for run-in-container: the mode's needs, the shell, the options
 // allow-list and the copy specs. Everything here raises InputError before any docker call.
-import { isAbsolute, posix, relative, resolve } from 'node:path';
+import { posix } from 'node:path';
 import type { InputValues } from '../../runtime/define';
+import { parseReference, ReferenceError } from '../../lib/registry/reference';
 import { InputError } from '../../runtime/inputs';
+import { workspaceDestination } from '../shared/dockerfile';
 import type { inputs } from './index';
 
 export type Inputs = InputValues<typeof inputs>;
@@ -24,6 +26,21 @@ export interface RunPlan {
   outs: CopySpec[];
   /** The container outlives the step (start, or run with keep): removed when the job ends. */
   stays: boolean;
+}
+
+/**
+ * `check` of the image input: an image reference (`registry/team/app:tag`, `…@sha256:…`),
+ * so no value reaches `docker run` / `docker pull` as an option (`--privileged`).
+ */
+export function imageCheck(v: string): string | undefined {
+  if (v.startsWith('-')) return `'${v}' starts with '-': an image reference cannot (docker would read it as an option)`;
+  try {
+    parseReference(v);
+    return undefined;
+  } catch (err) {
+    if (err instanceof ReferenceError) return err.message;
+    throw err;
+  }
 }
 
 /** The plan of one call, from the inputs and the job's workspace; every input error is raised here. */
@@ -180,6 +197,11 @@ export function parseRunOptions(text: string): ParsedOptions {
         value = words[++i];
         if (value === undefined) throw new InputError('options', `option '${flag}' needs a value`);
       }
+      // A value that reads as another option (`--user --privileged`) is refused; -1 (unlimited) is a value.
+      if (value.startsWith('-') && !/^-\d+$/.test(value))
+        throw new InputError('options', `the value of '${flag}' is '${value}', which reads as an option`);
+      if ((flag === '--user' || flag === '-u') && !/^[A-Za-z0-9_][A-Za-z0-9_.:-]*$/.test(value))
+        throw new InputError('options', `'${value}' is not a user (name or uid, optionally :group)`);
       args.push(flag, value);
     } else {
       if (eq > 0) throw new InputError('options', `option '${flag}' takes no value`);
@@ -198,13 +220,9 @@ export interface CopySpec {
   container: string;
 }
 
-function insideWorkspace(input: string, workspace: string, p: string): string {
-  const abs = resolve(workspace, p);
-  const rel = relative(workspace, abs);
-  if (rel.startsWith('..') || isAbsolute(rel))
-    throw new InputError(input, `'${p}' is outside the workspace`, 'give a path inside the workspace');
-  return abs;
-}
+/** A workspace path after realpath: `..`, absolute paths elsewhere and symlinks leading out are refused. */
+const insideWorkspace = (input: string, workspace: string, p: string, allowRoot: boolean): string =>
+  workspaceDestination(input, workspace, p, { allowRoot });
 
 function containerPath(p: string, workdir: string): string {
   return posix.normalize(p.startsWith('/') ? p : posix.join(workdir, p));
@@ -218,7 +236,10 @@ export function parseCopyIn(items: string[], workspace: string, workdir: string)
     const dest = i >= 0 ? item.slice(i + 1) : '';
     if (host === '')
       throw new InputError('copy-in', `'${item}' has no workspace path`, 'use path or path:container-dir');
-    return { host: insideWorkspace('copy-in', workspace, host), container: containerPath(dest || workdir, workdir) };
+    return {
+      host: insideWorkspace('copy-in', workspace, host, true),
+      container: containerPath(dest || workdir, workdir),
+    };
   });
 }
 
@@ -235,7 +256,7 @@ export function parseCopyOut(items: string[], workspace: string, workdir: string
     }
     return {
       container: containerPath(item.slice(0, i), workdir),
-      host: insideWorkspace('copy-out', workspace, item.slice(i + 1)),
+      host: insideWorkspace('copy-out', workspace, item.slice(i + 1), false),
     };
   });
 }

@@ -5,8 +5,8 @@ import type { CallPolicy } from '../../lib/aws/client';
 export const wholeNumber = (min: number, max: number) => (v: string) =>
   /^\d+$/.test(v) && Number(v) >= min && Number(v) <= max ? undefined : `must be a whole number from ${min} to ${max}`;
 
-/** The `retry-max-attempts` and `timeout-seconds` inputs of a step calling `service`. */
-export const retryInputs = (service: string) =>
+/** The `retry-max-attempts` and `timeout-seconds` inputs of a step calling `service` (an anchor may name the latter otherwise). */
+export const retryInputs = (service: string, timeoutAliases: readonly string[] = []) =>
   ({
     'retry-max-attempts': {
       type: 'number',
@@ -19,6 +19,7 @@ export const retryInputs = (service: string) =>
       description: 'Deadline for all attempts together (each attempt is cut at 10 s).',
       default: 60,
       check: wholeNumber(5, 900),
+      aliases: timeoutAliases,
     },
   }) as const;
 

@@ -5,6 +5,7 @@ import { existsSync, statSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { checkTarget, readStages, type Stage } from '../../lib/docker/dockerfile';
 import { isShiplineError } from '../../lib/util/errors';
+import { resolveInside } from '../../lib/util/paths';
 import { InputError } from '../../runtime/inputs';
 
 export interface DockerfileInputs {
@@ -24,6 +25,29 @@ export interface DockerfilePlan {
 
 /** A workspace-relative path made absolute. */
 export const inWorkspace = (workspace: string, p: string): string => (isAbsolute(p) ? p : resolve(workspace, p));
+
+/**
+ * A destination a user names (extract, copy-out), relative to the workspace: its real path
+ * when it lies under the workspace after every symlink is resolved (`../x`, an absolute
+ * path elsewhere, or a link in the checkout pointing out are refused), else an InputError
+ * naming the input (exit 2). Called again right before writing: an earlier copy may have
+ * put a link in the way.
+ */
+export function workspaceDestination(
+  input: string,
+  workspace: string,
+  p: string,
+  opts: { allowRoot?: boolean } = {},
+): string {
+  const real = resolveInside(workspace, p, opts);
+  if (real === undefined)
+    throw new InputError(
+      input,
+      `'${p}' is outside the workspace${isAbsolute(p) ? '' : ' (after resolving symlinks)'}`,
+      'give a path relative to the workspace, e.g. out/deps.lock, that no symlink leads out of',
+    );
+  return real;
+}
 
 function stage(stages: Stage[], target: string, input: string, file: string): void {
   try {

@@ -11,9 +11,12 @@ import { hostPattern, planKey, type Inputs } from './plan';
 
 export type StepCtx = Ctx<Inputs>;
 
-/** What main keeps for the cleanup: the private directory and the agent's pid. */
+/** What main keeps for the cleanup: the private directory and the agent (pid, command line, start time). */
 export const keyDir = (ctx: StepCtx) => ctx.state<string>('dir');
-export const agentPid = (ctx: StepCtx) => ctx.state<number>('agent-pid');
+export const agentRecord = (ctx: StepCtx) => ctx.state<{ pid: number; cmdline: string; start: string }>('agent');
+
+/** The shape of the directory writeKeyDir makes (mkdtemp's six characters). */
+export const KEY_DIR_SHAPE = /^shipline-ssh-[A-Za-z0-9]{6}$/;
 
 export async function main(ctx: StepCtx): Promise<void> {
   const { inputs } = ctx;
@@ -57,9 +60,8 @@ function describeNames(names: string[]): string {
 
 async function startKeyAgent(ctx: StepCtx, dir: string, keyFile: string): Promise<Agent> {
   try {
-    const agent = await startAgent(dir, keyFile, ctx.env);
-    agentPid(ctx).set(agent.pid);
-    return agent;
+    // Recorded as soon as the agent runs, before the key is added: a kill in between is cleaned too.
+    return await startAgent(dir, keyFile, ctx.env, (identity) => agentRecord(ctx).set({ ...identity }));
   } catch (err) {
     if (!isShiplineError(err)) throw err;
     throw withHint(err, `${err.hint ? `${err.hint}; ` : ''}or set start-agent: false (GIT_SSH_COMMAND needs no agent)`);

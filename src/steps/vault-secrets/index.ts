@@ -1,5 +1,6 @@
 import { defineStep, type InputSpecs } from '../../runtime/define';
 import { main } from './main';
+import { credentialCheck } from './plan';
 import { post } from './post';
 
 export const inputs = {
@@ -12,11 +13,13 @@ export const inputs = {
   'role-id': {
     description: 'AppRole role id. Empty: the job variable `VAULT_ROLE_ID`.',
     secret: true,
+    check: credentialCheck,
     defaultDoc: '`$VAULT_ROLE_ID`',
   },
   'secret-id': {
     description: 'AppRole secret id. Empty: the job variable `VAULT_SECRET_ID` (a role may need none).',
     secret: true,
+    check: credentialCheck,
     defaultDoc: '`$VAULT_SECRET_ID`',
   },
   'auth-path': {

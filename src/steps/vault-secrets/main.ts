@@ -11,10 +11,18 @@ import { planVault, type Inputs, type VaultPlan } from './plan';
 
 export type StepCtx = Ctx<Inputs>;
 
-/** What main keeps for the cleanup: the directory of export: file, the token of export-token. */
+/**
+ * What main keeps for the cleanup: the directory of export: file, and the token (with the
+ * address and namespace it belongs to), saved the moment login returns it, before any
+ * secret is read: a step killed mid-read leaves a token `--post` can still revoke. Main
+ * clears it once revoked; with export-token it stays for the cleanup.
+ */
 export const fileDir = (ctx: StepCtx) => ctx.state<string>('dir');
 export type KeptToken = { url: string; token: string; namespace: string | null };
 export const keptToken = (ctx: StepCtx) => ctx.state<KeptToken>('token');
+
+/** The shape of the export: file directory (mkdtemp's six characters). */
+export const FILE_DIR_SHAPE = /^shipline-vault-[A-Za-z0-9]{6}$/;
 
 export async function main(ctx: StepCtx): Promise<void> {
   const { inputs } = ctx;
@@ -31,7 +39,9 @@ export async function main(ctx: StepCtx): Promise<void> {
   });
   let keepToken = false;
   try {
-    const values = await read(ctx, client, plan).catch((err: unknown) => {
+    const values = await read(ctx, client, plan, (token) =>
+      keptToken(ctx).set({ url: plan.url, token, namespace: plan.namespace ?? null }),
+    ).catch((err: unknown) => {
       throw hinted(err);
     });
     // Masked before anything can print or export them.
@@ -42,8 +52,7 @@ export async function main(ctx: StepCtx): Promise<void> {
       const token = client.tokenValue();
       ctx.exportVariable('VAULT_ADDR', plan.url);
       ctx.exportVariable('VAULT_TOKEN', token, { secret: true });
-      keptToken(ctx).set({ url: plan.url, token, namespace: plan.namespace ?? null });
-      keepToken = true;
+      keepToken = true; // already in state: the cleanup revokes it
     }
     ctx.setOutput('names', values.map((v) => v.name).join('\n'));
     ctx.summary(
@@ -52,15 +61,21 @@ export async function main(ctx: StepCtx): Promise<void> {
       ),
     );
   } finally {
-    if (!keepToken && client.hasToken) await revoke(ctx, client);
+    if (!keepToken && client.hasToken && (await revoke(ctx, client))) keptToken(ctx).clear();
   }
 }
 
-async function read(ctx: StepCtx, client: VaultClient, plan: VaultPlan): Promise<SecretValue[]> {
+async function read(
+  ctx: StepCtx,
+  client: VaultClient,
+  plan: VaultPlan,
+  loggedIn: (token: string) => void,
+): Promise<SecretValue[]> {
   const { authPath, kvVersion } = ctx.inputs;
   return ctx.log.group(`Vault ${plan.url}: ${plan.count} secret(s) from ${plan.groups.size} path(s)`, async () => {
     const token = await client.login(authPath, plan.roleId, plan.secretId);
     ctx.secret(token);
+    loggedIn(token);
     ctx.log.info(
       `logged in with AppRole at auth/${authPath.replace(/^\/+|\/+$/g, '')}${plan.namespace ? ` (namespace ${plan.namespace})` : ''}`,
     );
@@ -77,18 +92,21 @@ function exportFiles(ctx: StepCtx, values: SecretValue[]): void {
   fileDir(ctx).set(dir);
   for (const v of values) {
     const file = join(dir, v.name);
-    writeFileSync(file, v.value, { mode: 0o600 });
+    // 'wx': a new file (O_CREAT|O_EXCL), never through a link planted in its place.
+    writeFileSync(file, v.value, { mode: 0o600, flag: 'wx' });
     ctx.exportVariable(v.name, file);
   }
 }
 
-/** Best effort: a token that cannot be revoked expires with its TTL. */
-export async function revoke(ctx: StepCtx, client: VaultClient): Promise<void> {
+/** Best effort: a token that cannot be revoked expires with its TTL. True when revoked. */
+export async function revoke(ctx: StepCtx, client: VaultClient): Promise<boolean> {
   try {
     await client.revokeSelf();
     ctx.log.info('revoked the Vault token');
+    return true;
   } catch (err) {
     ctx.log.warn(`could not revoke the Vault token (it expires with its TTL): ${errorMessage(err)}`);
+    return false;
   }
 }
 

@@ -54,7 +54,7 @@ export function planVault(
       },
     );
   }
-  const roleId = i.roleId?.trim() || unexpanded(env.VAULT_ROLE_ID);
+  const roleId = credential('role-id', 'VAULT_ROLE_ID', i.roleId?.trim() || unexpanded(env.VAULT_ROLE_ID));
   if (!roleId)
     throw new InputError(
       'role-id',
@@ -64,11 +64,27 @@ export function planVault(
   return {
     url,
     roleId,
-    secretId: i.secretId?.trim() || unexpanded(env.VAULT_SECRET_ID),
+    secretId: credential('secret-id', 'VAULT_SECRET_ID', i.secretId?.trim() || unexpanded(env.VAULT_SECRET_ID)),
     namespace: i.namespace?.trim() || unexpanded(env.VAULT_NAMESPACE),
     groups,
     count: requests.length,
   };
+}
+
+/** Shorter credentials cannot be masked in a log (each character would be); they are refused. */
+export const MIN_CREDENTIAL = 4;
+
+/** `check` of the role-id and secret-id inputs (the value is never shown). */
+export const credentialCheck = (v: string): string | undefined =>
+  v.trim().length > 0 && v.trim().length < MIN_CREDENTIAL
+    ? `is shorter than ${MIN_CREDENTIAL} characters: a value that short cannot be masked in the log`
+    : undefined;
+
+function credential(input: 'role-id' | 'secret-id', variable: string, value: string | undefined): string | undefined {
+  const problem = value === undefined ? undefined : credentialCheck(value);
+  if (problem)
+    throw new InputError(input, `(or ${variable}) ${problem}`, 'use the real AppRole id (Vault generates UUIDs)');
+  return value;
 }
 
 const NAME_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;

@@ -101,10 +101,12 @@ describe('args', () => {
 describe('GitLab/CLI runtime', () => {
   test('outputs to stdout and dotenv, env file 0600 with POSIX quoting, secrets kept out', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'shipline-rt-'));
+    const run = mkdtempSync(join(tmpdir(), 'shipline-run-'));
     const c = capture();
     const env = {
       GITLAB_CI: 'true',
       CI_PROJECT_DIR: dir,
+      SHIPLINE_RUN_DIR: run,
       SHIPLINE_INPUT_NAME: 'lab',
       SHIPLINE_INPUT_PASSWORD: 'pw-CANARY-123',
     };
@@ -119,7 +121,9 @@ describe('GitLab/CLI runtime', () => {
     expect(all).not.toContain('s3cr3t-token-value');
     const dotenv = readFileSync(join(dir, '.shipline/outputs.env'), 'utf8');
     expect(dotenv).toBe('DEMO_STEP_GREETING=hello lab second line\n');
-    const envFile = join(dir, '.shipline/env');
+    // The env file lives in the job's private directory, never in the checkout.
+    expect(existsSync(join(dir, '.shipline/env'))).toBe(false);
+    const envFile = join(run, 'env');
     expect(statSync(envFile).mode & 0o777).toBe(0o600);
     const vars = readAssignments(envFile);
     expect(vars.get('DEMO_VAR')).toBe(`'it'\\''s here'`);
@@ -131,12 +135,19 @@ describe('GitLab/CLI runtime', () => {
     expect(seen[1]).toEqual({ post: 'thing-1' });
     expect(existsSync(envFile)).toBe(false);
   });
-  test('post keeps variables exported by others', async () => {
+  test('post keeps variables exported by other steps of the job', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'shipline-rt-'));
-    const envFile = join(dir, '.shipline/env');
-    require('node:fs').mkdirSync(join(dir, '.shipline'));
-    writeFileSync(envFile, "export OTHER='kept'\n", { mode: 0o600 });
-    const env = { CI_PROJECT_DIR: dir, GITLAB_CI: 'true', SHIPLINE_INPUT_NAME: 'x' };
+    const run = mkdtempSync(join(tmpdir(), 'shipline-run-'));
+    const envFile = join(run, 'env');
+    const env = { CI_PROJECT_DIR: dir, GITLAB_CI: 'true', SHIPLINE_INPUT_NAME: 'x', SHIPLINE_RUN_DIR: run };
+    const other = defineStep({
+      name: 'other-step',
+      description: 'd',
+      inputs: {},
+      outputs: {},
+      main: async (ctx) => ctx.exportVariable('OTHER', 'kept'),
+    });
+    await runStep(other, { env, argv: [], ...capture() });
     await runStep(step, { env, argv: [], ...capture() });
     expect(readAssignments(envFile).get('DEMO_VAR')).toBeDefined();
     await runStep(step, { env, argv: ['--post'], ...capture() });
@@ -179,5 +190,100 @@ describe('GitHub runtime', () => {
       await runStep(step, { env: { ...env, STATE_created: JSON.stringify('thing-1') }, post: true, ...capture() }),
     ).toBe(0);
     expect(seen[1]).toEqual({ post: 'thing-1' });
+  });
+});
+
+describe('signals during main', () => {
+  const { EventEmitter } = require('node:events') as typeof import('node:events');
+  function slowStep(events: string[]) {
+    let release: () => void = () => {};
+    const s = defineStep({
+      name: 'slow-step',
+      description: 'd',
+      inputs: {},
+      outputs: {},
+      main: async (ctx) => {
+        ctx.state<string>('token').set('to-revoke'); // recorded before it exists
+        events.push('main started');
+        await new Promise<void>((r) => (release = r));
+        events.push('main ended');
+      },
+      post: async (ctx) => {
+        events.push(`post ${ctx.state<string>('token').get()}`);
+        await new Promise((r) => setTimeout(r, 20));
+      },
+    });
+    return { s, release: () => release() };
+  }
+  test.each([
+    ['SIGTERM', 143],
+    ['SIGINT', 130],
+  ] as const)('%s runs post once, then resolves %i', async (signal, code) => {
+    const events: string[] = [];
+    const { s, release } = slowStep(events);
+    const signals = new EventEmitter();
+    const run = mkdtempSync(join(tmpdir(), 'shipline-run-'));
+    const c = capture();
+    const done = runStep(s, {
+      env: { GITLAB_CI: 'true', CI_PROJECT_DIR: mkdtempSync(join(tmpdir(), 'ws-')), SHIPLINE_RUN_DIR: run },
+      signals,
+      ...c,
+    });
+    await new Promise((r) => setTimeout(r, 10));
+    expect(events).toEqual(['main started']);
+    signals.emit(signal);
+    signals.emit(signal); // a second one changes nothing
+    signals.emit('SIGTERM');
+    release(); // main ending meanwhile does not turn it into a success
+    expect(await done).toBe(code);
+    expect(events.filter((e) => e.startsWith('post'))).toEqual(['post to-revoke']);
+    expect(c.err.join('')).toContain(`warning: ${signal}: stopping slow-step and running its cleanup`);
+    expect(signals.listenerCount('SIGTERM') + signals.listenerCount('SIGINT')).toBe(0);
+  });
+  test('no signal: main runs to the end, listeners removed', async () => {
+    const events: string[] = [];
+    const { s, release } = slowStep(events);
+    const signals = new EventEmitter();
+    const done = runStep(s, {
+      env: { SHIPLINE_RUN_DIR: mkdtempSync(join(tmpdir(), 'shipline-run-')) },
+      cwd: mkdtempSync(join(tmpdir(), 'ws-')),
+      signals,
+      ...capture(),
+    });
+    await new Promise((r) => setTimeout(r, 10));
+    release();
+    expect(await done).toBe(0);
+    expect(events).toEqual(['main started', 'main ended']);
+    expect(signals.listenerCount('SIGTERM')).toBe(0);
+  });
+});
+
+describe('secrets too short to mask', () => {
+  const shortStep = defineStep({
+    name: 'short-step',
+    description: 'd',
+    inputs: { token: { secret: true, description: 't' } },
+    outputs: {},
+    main: async (ctx) => {
+      ctx.secret('ab');
+      ctx.log.info(`about abc and ${ctx.inputs.token ?? ''}`);
+    },
+  });
+  test('GitLab/CLI: not registered (the log is not garbled), one warning', async () => {
+    const c = capture();
+    const env = { SHIPLINE_INPUT_TOKEN: 'xyz', SHIPLINE_RUN_DIR: mkdtempSync(join(tmpdir(), 'shipline-run-')) };
+    expect(await runStep(shortStep, { env, cwd: mkdtempSync(join(tmpdir(), 'ws-')), ...c })).toBe(0);
+    const err = c.err.join('');
+    expect(err).toContain('about abc and xyz');
+    expect(err.match(/shorter than 4 characters cannot be hidden/g)).toHaveLength(1);
+  });
+  test('GitHub: no ::add-mask:: for it', async () => {
+    const c = capture();
+    const env = { GITHUB_ACTIONS: 'true', INPUT_TOKEN: 'xyz', RUNNER_TEMP: mkdtempSync(join(tmpdir(), 'rt-')) };
+    expect(await runStep(shortStep, { env, ...c })).toBe(0);
+    const out = c.out.join('');
+    expect(out).not.toContain('::add-mask::');
+    expect(out).toContain('about abc and xyz');
+    expect(out.match(/::warning::a secret value shorter than 4 characters/g)).toHaveLength(1);
   });
 });

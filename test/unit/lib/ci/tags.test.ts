@@ -17,7 +17,7 @@ function load(name: string): CiContext {
 
 const SHORT = '4f9c2b7e';
 const LONG_SLUG = ('feature-' + 'very-long-branch-name-'.repeat(6) + 'end').slice(0, 128).replace(/[-.]+$/, '');
-const SEMVER = [
+const SEMVER: string[] = [
   'defaults',
   'type=semver,pattern={{version}}',
   'type=semver,pattern={{major}}.{{minor}}',
@@ -36,37 +36,32 @@ const table: {
   { situation: 'feature-branch', event: 'branch', tags: ['feature-jira-123_add-login'] },
   { situation: 'long-branch', event: 'branch', tags: [LONG_SLUG] },
   { situation: 'tag-v1.2.3', event: 'tag', tags: ['v1.2.3'] },
-  { situation: 'tag-v1.2.3', event: 'tag', rules: SEMVER, tags: ['v1.2.3', '1.2.3', '1.2', '1'] },
-  {
-    situation: 'tag-v1.2.3',
-    event: 'tag',
-    rules: SEMVER,
-    latest: 'true',
-    tags: ['v1.2.3', '1.2.3', '1.2', '1', 'latest'],
-  },
-  { situation: 'tag-v2.0.0-rc.1', event: 'tag', rules: SEMVER, latest: 'true', tags: ['v2.0.0-rc.1', '2.0.0-rc.1'] },
-  { situation: 'tag-v0.1.2', event: 'tag', rules: SEMVER, tags: ['v0.1.2', '0.1.2', '0.1'] },
-  {
-    situation: 'tag-v0.1.2',
-    event: 'tag',
-    rules: [...SEMVER.slice(0, 3), 'type=semver,pattern={{major}},allow-zero=true'],
-    tags: ['v0.1.2', '0.1.2', '0.1', '0'],
-  },
-  { situation: 'tag-release-2024', event: 'tag', rules: SEMVER, latest: 'true', tags: ['release-2024'] },
+  { situation: 'tag-v1.2.3', event: 'tag', latest: 'true', tags: ['v1.2.3', 'latest'] },
+  { situation: 'tag-v2.0.0-rc.1', event: 'tag', latest: 'true', tags: ['v2.0.0-rc.1'] },
+  // `defaults` among written rules: priorities order them (semver 900 before ref 600)
+  { situation: 'tag-v1.2.3', event: 'tag', rules: SEMVER, tags: ['1.2.3', '1.2', '1', 'v1.2.3', 'latest'] },
+  { situation: 'tag-v2.0.0-rc.1', event: 'tag', rules: SEMVER, tags: ['2.0.0-rc.1', 'v2.0.0-rc.1'] },
+  { situation: 'tag-v0.1.2', event: 'tag', rules: SEMVER, tags: ['0.1.2', '0.1', '0', 'v0.1.2', 'latest'] },
+  { situation: 'tag-release-2024', event: 'tag', rules: SEMVER, tags: ['release-2024', 'latest'] },
+  { situation: 'default-branch', event: 'default_branch', rules: SEMVER, tags: [SHORT, 'latest'] },
   { situation: 'schedule', event: 'schedule', tags: [SHORT, 'latest'] },
   {
     situation: 'schedule',
     event: 'schedule',
-    rules: ['type=schedule,pattern=nightly-{{date}}'],
-    latest: 'false',
+    rules: ["type=schedule,pattern=nightly-{{date 'YYYYMMDD'}}"],
     tags: ['nightly-20261120'],
   },
   {
     situation: 'merge-request',
     event: 'merge_request',
-    rules: ['type=ref,event=pr,prefix=pr-', 'type=sha,prefix=sha-'],
-    latest: 'true',
-    tags: ['pr-MR-7', `sha-${SHORT}`],
+    rules: ['type=ref,event=pr', 'type=ref,event=mr', 'type=sha'],
+    tags: ['pr-7', 'MR-7', 'sha-4f9c2b7'],
+  },
+  {
+    situation: 'feature-branch',
+    event: 'branch',
+    rules: ['type=ref,event=branch'],
+    tags: ['feature-JIRA-123_Add-Login'],
   },
 ];
 
@@ -134,13 +129,35 @@ describe('rule parsing', () => {
     ['type=ref', /needs event=/],
     ['type=semver', /needs pattern=/],
     ['type=sha,pattern=x', /'pattern' does not apply to type=sha/],
-    ['type=raw,value=x,enable=maybe', /enable='maybe'/],
+    ['type=sha,foo', /type=sha takes no bare value/],
+    ['type=raw,value={{nope}}', /\{\{nope\}\} is not an expression/],
+    ['type=raw,value={{branch', /is not closed/],
+    ['type=raw,value={{#if x}}y{{/if}}', /blocks/],
+    ['type=semver,pattern={{branch}}', /\{\{branch\}\} is not an expression in a semver pattern/],
+    ['type=raw,value=a"b', /quote inside a field/],
+    ['type=raw,"value=a', /not closed/],
+    ['type=raw,value=x,priority=high', /priority='high'/],
+    ['type=match,pattern=(', /not a regular expression/],
+    ['type=semver,pattern={{version}},match=v[0-9]', /needs a group/],
+    ['type=ref,event=push', /event='push'/],
   ])('%s is rejected', (line, msg) => {
     expect(() => parseRule(line)).toThrow(TagRuleError);
     expect(() => parseRule(line)).toThrow(msg);
   });
-  test('a bare word is a raw tag', () => {
-    expect(parseRule('stable')).toMatchObject({ type: 'raw', value: 'stable' });
+  test('a bare word, and type=raw,<word>, is a raw tag; CSV quotes keep commas', () => {
+    expect(parseRule('stable')).toMatchObject({ type: 'raw', value: { source: 'stable' } });
+    expect(parseRule('type=raw,stable')).toMatchObject({ type: 'raw', value: { source: 'stable' } });
+    expect(parseRule('type=raw,"value=a,b"')).toMatchObject({ value: { source: 'a,b' } });
+    expect(parseRule('TYPE = raw , value = x')).toMatchObject({ type: 'raw', value: { source: 'x' } });
+  });
+  test('enable= must give true or false', () => {
+    expect(() =>
+      computeTags(load('gitlab-default-branch'), [parseRule('type=raw,value=x,enable=maybe')], {
+        mrPrefix: 'MR-',
+        shaLength: 8,
+        latest: 'false',
+      }),
+    ).toThrow(/enable= gives 'maybe'/);
   });
   test('an invalid produced tag is an error naming the rule', () => {
     expect(() =>

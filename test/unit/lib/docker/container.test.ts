@@ -29,7 +29,8 @@ describe('docker argv', () => {
     expect(args.slice(0, 4)).toEqual(['run', '--detach', '--name', 'c1']);
     expect(args).toContain('dev.shipline.owner=abc');
     expect(args).toContain('dev.shipline.step=run-in-container');
-    expect(args.slice(-4)).toEqual(['--entrypoint', 'sleep', 'reg/app:1', 'infinity']);
+    // `--` ends the options: the image is never read as one.
+    expect(args.slice(-5)).toEqual(['--entrypoint', 'sleep', '--', 'reg/app:1', 'infinity']);
   });
   it('exec: variables by NAME only', () => {
     const args = execArgs({

@@ -2,10 +2,10 @@
 // parallel requests, reuse and renewal, Retry-After, errors classified by kind that keep
 // every registry diagnostic and name the credential source (never the value),
 // loopback-only HTTP.
-import { apiHost, RegistryClient } from '../../../../src/lib/registry/client';
+import { apiHost, MAX_ERROR_BODY_BYTES, RegistryClient } from '../../../../src/lib/registry/client';
 import { isLoopbackRegistry as isLoopback } from '../../../../src/lib/registry/reference';
 import { digestOf } from '../../../../src/lib/registry/manifest';
-import type { HttpSend } from '../../../../src/lib/util/http';
+import { cannedResponse, type HttpSend } from '../../../../src/lib/util/http';
 import type { ShiplineError } from '../../../../src/lib/util/errors';
 import { fakeFetch, type Handler } from '../../../support/fake-http';
 
@@ -284,5 +284,102 @@ describe('errors classify themselves', () => {
     expect(err.message).toBe('cannot reach https://reg.example.com:5000 (GET /v2/): wrong version number');
     expect(err.data).toEqual({ registry: 'reg.example.com:5000', unreachable: true, plainHttp: false });
     expect(err.hint).not.toMatch(/input/);
+  });
+});
+
+describe('deadlines and caps', () => {
+  /** A send that records each request's deadline and takes `takes` ms of the fake clock per request. */
+  function slowSend(clock: { now: number }, takes: number, answer: () => Promise<never> | ReturnType<HttpSend>) {
+    const deadlines: number[] = [];
+    const f: HttpSend = async (_url, req) => {
+      deadlines.push(req.deadlineMs!);
+      clock.now += Math.min(takes, req.deadlineMs!);
+      return answer();
+    };
+    return { f, deadlines };
+  }
+  const late = () =>
+    Promise.reject(
+      Object.assign(new Error("127.0.0.1:5000 did not answer completely within 30 s (the request's deadline)"), {
+        code: 'ETIMEDOUT',
+        deadline: true,
+        deadlineMs: 30_000,
+      }),
+    );
+
+  test('each attempt gets 30 s, and no attempt runs past the 60 s of all attempts', async () => {
+    const clock = { now: 1_000_000 };
+    const { f, deadlines } = slowSend(clock, 30_000, late);
+    const c = new RegistryClient({
+      registry: '127.0.0.1:5000',
+      send: f,
+      sleep: async (ms) => void (clock.now += ms),
+      now: () => clock.now,
+      maxAttempts: 4,
+    });
+    const err = (await c.request('GET', '/v2/team/app/manifests/v1').catch((e: unknown) => e)) as ShiplineError;
+    expect(deadlines[0]).toBe(30_000);
+    expect(deadlines.length).toBeLessThanOrEqual(2);
+    expect(deadlines.reduce((a, b) => a + b, 0)).toBeLessThanOrEqual(60_000);
+    expect(clock.now - 1_000_000).toBeLessThanOrEqual(61_000);
+    expect(err.kind).toBe('transient');
+    expect(err.message).toMatch(
+      /^GET http:\/\/127.0.0.1:5000\/v2\/team\/app\/manifests\/v1 failed: 127.0.0.1:5000 did not answer completely within 30 s/,
+    );
+    expect(err.data).toMatchObject({ registry: '127.0.0.1:5000', timedOut: true, deadlineMs: 30_000 });
+  });
+
+  test('the per-request deadline is an option; a blob stream passes its own (bounding its attempts too)', async () => {
+    const clock = { now: 0 };
+    const { f, deadlines } = slowSend(clock, 0, async () => cannedResponse(200));
+    const c = new RegistryClient({
+      registry: '127.0.0.1:5000',
+      send: f,
+      now: () => clock.now,
+      requestDeadlineMs: 5000,
+    });
+    await c.request('GET', '/v2/');
+    await c.request('GET', '/v2/team/app/blobs/x', { deadlineMs: 3_600_000 });
+    expect(deadlines).toEqual([5000, 3_600_000]);
+  });
+
+  test('a body read inside the attempt (read:) that trickles past the deadline is retried like no answer', async () => {
+    let n = 0;
+    const f: HttpSend = async () => {
+      n++;
+      const res = cannedResponse(200, {}, '{}');
+      return { ...res, buffer: late, text: late };
+    };
+    const c = new RegistryClient({ registry: '127.0.0.1:5000', send: f, sleep: async () => undefined, maxAttempts: 3 });
+    await expect(c.request('GET', '/v2/team/app/manifests/v1', { read: { maxBytes: 100 } })).rejects.toMatchObject({
+      kind: 'transient',
+      data: { timedOut: true, attempts: 3 },
+    });
+    expect(n).toBe(3);
+  });
+
+  test('an error body over 64 KiB is dropped, not read whole; the status still classifies', async () => {
+    const { f } = fakeFetch(() => new Response('x'.repeat(MAX_ERROR_BODY_BYTES + 1), { status: 400 }));
+    const c = new RegistryClient({ registry: 'reg.example.com', send: f });
+    const err = (await c.request('GET', '/v2/team/app/manifests/v1').catch((e: unknown) => e)) as ShiplineError;
+    expect(err.message).toBe('GET reg.example.com/v2/team/app/manifests/v1 → HTTP 400');
+    expect(err.kind).toBe('invalid');
+  });
+
+  test('a bearer realm on plain HTTP on another host gets nothing: kind invalid, nothing sent to the realm', async () => {
+    const { f, calls } = fakeFetch(
+      () =>
+        new Response('', {
+          status: 401,
+          headers: { 'www-authenticate': 'Bearer realm="http://127.0.0.2:5001/token",service="s"' },
+        }),
+    );
+    const c = new RegistryClient({ registry: '127.0.0.1:5000', send: f, credential: async () => CRED });
+    await expect(c.request('GET', '/v2/team/app/manifests/v1')).rejects.toMatchObject({
+      kind: 'invalid',
+      data: { registry: '127.0.0.1:5000', realm: 'http://127.0.0.2:5001/token', problem: 'untrusted-realm' },
+    });
+    expect(calls.map((x) => new URL(x.url).host)).toEqual(['127.0.0.1:5000']);
+    expect(calls.every((x) => !x.headers.authorization)).toBe(true);
   });
 });

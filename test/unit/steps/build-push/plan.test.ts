@@ -1,5 +1,5 @@
 // build-push's plan: validation before any docker call, over fixture contexts from both CIs.
-import { mkdtempSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gitlabContext, githubContext, type CiContext } from '../../../../src/lib/ci/context';
@@ -132,13 +132,13 @@ describe('plan: tags like image-tags, on both CIs', () => {
   test('username and password: login to the registries of the refs unless login-registry is set', () => {
     const ci = load('gitlab-merge-request');
     const a = planBuild(
-      inputs({ refs: 'r1.example.com/a:x\nr2.example.com:5000/b:y', username: 'u', password: 'p' }),
+      inputs({ refs: 'r1.example.com/a:x\nr2.example.com:5000/b:y', username: 'u', password: 'pass' }),
       ci,
       workspace(),
     );
-    expect(a.login).toEqual({ registries: ['r1.example.com', 'r2.example.com:5000'], username: 'u', password: 'p' });
+    expect(a.login).toEqual({ registries: ['r1.example.com', 'r2.example.com:5000'], username: 'u', password: 'pass' });
     const b = planBuild(
-      inputs({ refs: 'r1.example.com/a:x', username: 'u', password: 'p', 'login-registry': 'r9.example.com' }),
+      inputs({ refs: 'r1.example.com/a:x', username: 'u', password: 'pass', 'login-registry': 'r9.example.com' }),
       ci,
       workspace(),
     );
@@ -232,5 +232,85 @@ describe('plan: bad inputs fail with exit code 2 and say what is wrong', () => {
       'LIST=a,b,c',
       'SECRET_FROM_ENV',
     ]);
+  });
+});
+
+describe('plan: what the inputs may not do (issue 13)', () => {
+  const ci = load('gitlab-default-branch');
+  test.each([
+    ['../x', /input 'extract': '\.\.\/x' is outside the workspace/],
+    ['/tmp/elsewhere/x', /input 'extract': '\/tmp\/elsewhere\/x' is outside the workspace/],
+    ['link-out/x', /input 'extract': 'link-out\/x' is outside the workspace \(after resolving symlinks\)/],
+    ['dangling', /input 'extract': 'dangling' is outside the workspace/],
+  ])('extract to %s: exit 2', (dest, message) => {
+    const ws = workspace();
+    const out = mkdtempSync(join(tmpdir(), 'bp-unit-out-'));
+    dirs.push(out);
+    symlinkSync(out, join(ws, 'link-out'));
+    symlinkSync(join(out, 'created'), join(ws, 'dangling'));
+    const err = problem(() => planBuild(inputs({ push: 'false', extract: `/src/deps.lock:${dest}` }), ci, ws));
+    expect(err).toBeInstanceOf(InputError);
+    expect(err.exitCode).toBe(2);
+    expect(err.message).toMatch(message);
+  });
+
+  test('extract inside the workspace, through a link that stays inside, is its real path', () => {
+    const ws = realpathSync(workspace());
+    mkdirSync(join(ws, 'real'));
+    symlinkSync(join(ws, 'real'), join(ws, 'in'));
+    const plan = planBuild(inputs({ push: 'false', extract: '/a:in/a\n/b:' + join(ws, 'b') }), ci, ws);
+    expect(plan.extract).toEqual([
+      { from: '/a', to: join(ws, 'real', 'a') },
+      { from: '/b', to: join(ws, 'b') },
+    ]);
+  });
+
+  test.each([['p'], ['abc'], ['   x']])('a password of fewer than 4 characters (%j) is refused, never shown', (pw) => {
+    const err = problem(() => inputs({ refs: 'r.example.com/a:x', username: 'u', password: pw }));
+    expect(err.exitCode).toBe(2);
+    expect(err.message).toMatch(/input 'password': is shorter than 4 characters/);
+    expect(err.message).not.toContain(`'${pw}'`);
+  });
+
+  test.each([
+    ['cache-to', '--output=type=local,dest=/'],
+    ['cache-to', 'mode=max'],
+    ['cache-from', '--privileged=true'],
+    ['refs', '--privileged'],
+    ['refs', 'r.example.com/a@md5:0123'],
+  ])('%s %j: exit 2 at input time', (name, value) => {
+    expect(problem(() => inputs({ [name]: value })).exitCode).toBe(2);
+  });
+});
+
+describe('tags that are full references (docker/metadata-action output)', () => {
+  test('only references: pushed as they are, the images get no default tags', () => {
+    const plan = planBuild(
+      inputs({
+        images: 'registry.example.com/team/app',
+        tags: 'registry.example.com/team/app:main\nghcr.io/o/app:sha-4f9c2b7',
+      }),
+      load('github-default-branch'),
+      workspace(),
+    );
+    expect(plan.refs).toEqual(['registry.example.com/team/app:main', 'ghcr.io/o/app:sha-4f9c2b7']);
+  });
+  test('references and rules mixed: the rules apply to the images, the references are added', () => {
+    const plan = planBuild(
+      inputs({ images: 'registry.example.com/team/app', tags: 'type=raw,value=edge\nother.example.com/x/app:1' }),
+      load('gitlab-default-branch'),
+      workspace(),
+    );
+    expect(plan.refs).toEqual(['registry.example.com/team/app:edge', 'other.example.com/x/app:1']);
+  });
+  test('are pushed as they are; rule lines still apply to the images', () => {
+    const { isFullReference } = jest.requireActual(
+      '../../../../src/steps/shared/tag-inputs',
+    ) as typeof import('../../../../src/steps/shared/tag-inputs');
+    expect(isFullReference('registry.example.com/team/app:1.2')).toBe(true);
+    expect(isFullReference('app:1.2')).toBe(true);
+    expect(isFullReference('type=raw,value=x')).toBe(false);
+    expect(isFullReference('latest')).toBe(false);
+    expect(isFullReference('registry.example.com/team/app')).toBe(false);
   });
 });

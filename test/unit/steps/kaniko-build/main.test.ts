@@ -109,6 +109,7 @@ describe('kaniko-build, kaniko path (executor stand-in)', () => {
     expect(calls).toHaveLength(1);
     const call = calls[0]!;
     const labels = call.argv.filter((a) => a.startsWith('--label='));
+    const runTmp = `${s.tmp}/shipline-[0-9a-z]+/[0-9a-f]{12}/tmp`;
     expect(call.argv).toEqual([
       `--context=dir://${s.ws}`,
       `--dockerfile=${path.join(s.ws, 'Dockerfile')}`,
@@ -120,9 +121,10 @@ describe('kaniko-build, kaniko path (executor stand-in)', () => {
       ...labels,
       '--cache=true',
       `--cache-repo=${REGISTRY}/team/app/cache`,
-      expect.stringMatching(new RegExp(`^--digest-file=${s.tmp}/shipline-kaniko-build-[^/]+/digest$`)),
+      // ctx.tempDir: <run dir>/tmp, the CLI default run dir under the run's TMPDIR.
+      expect.stringMatching(new RegExp(`^--digest-file=${runTmp}/shipline-kaniko-build-[^/]+/digest$`)),
       expect.stringMatching(
-        new RegExp(`^--image-name-with-digest-file=${s.tmp}/shipline-kaniko-build-[^/]+/image-name-with-digest$`),
+        new RegExp(`^--image-name-with-digest-file=${runTmp}/shipline-kaniko-build-[^/]+/image-name-with-digest$`),
       ),
     ]);
     // OCI labels from the tag rules plus the extra one, each as --label=key=value.
@@ -142,7 +144,14 @@ describe('kaniko-build, kaniko path (executor stand-in)', () => {
     expect(r.outputs.builder).toBe('kaniko');
     // The step created the file, so it is gone; so is its work dir.
     expect(fs.existsSync(path.join(s.configDir, 'config.json'))).toBe(false);
-    expect(fs.readdirSync(s.tmp)).toEqual([]);
+    // Nothing else under TMPDIR than the run dir, whose tmp/ (ctx.tempDir) is empty again.
+    const digestDir = path.dirname(
+      call.argv.find((a) => a.startsWith('--digest-file='))!.slice('--digest-file='.length),
+    );
+    const runTmpDir = path.dirname(digestDir);
+    expect(path.relative(s.tmp, runTmpDir).split(path.sep)).toHaveLength(3);
+    expect(fs.readdirSync(s.tmp)).toEqual([path.relative(s.tmp, runTmpDir).split(path.sep)[0]]);
+    expect(fs.readdirSync(runTmpDir)).toEqual([]);
     expectNoLeaks({ secrets: canaries, texts: { stdout: r.stdout, stderr: r.stderr }, dirs: [s.ws, s.tmp] });
     const post = await runKanikoBuild(baseArgs(s), s.env, s.ws, true);
     expect(post.code).toBe(0);

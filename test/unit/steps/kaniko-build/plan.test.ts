@@ -55,14 +55,23 @@ describe('plan', () => {
     const plan = (raw: Record<string, string>) => () =>
       planKanikoBuild(inputs({ images: 'harbor.example.com/team/app', ...raw }), ci, ws);
     expect(plan({ username: 'u' })).toThrow("input 'password' is empty while 'username' is set");
-    expect(plan({ password: 'p' })).toThrow("input 'username' is empty while 'password' is set");
-    expect(plan({ username: 'u', password: 'p' })().login).toEqual({
+    expect(plan({ password: 'pass' })).toThrow("input 'username' is empty while 'password' is set");
+    expect(plan({ username: 'u', password: 'pass' })().login).toEqual({
       registry: 'harbor.example.com',
       username: 'u',
-      password: 'p',
+      password: 'pass',
     });
-    expect(() => planKanikoBuild(inputs({ push: 'false', username: 'u', password: 'p' }), ci, ws)).toThrow(
+    expect(() => planKanikoBuild(inputs({ push: 'false', username: 'u', password: 'pass' }), ci, ws)).toThrow(
       "input 'registry' is empty and there is no image to take it from",
+    );
+  });
+});
+
+describe('credentials that cannot be masked (issue 13)', () => {
+  test.each([['p'], ['pwd']])('password %j is refused at input time, never shown', (password) => {
+    const run = () => inputs({ images: 'r.example.com/a', username: 'u', password });
+    expect(run).toThrow(
+      expect.objectContaining({ exitCode: 2, message: expect.stringMatching(/^input 'password': is shorter than 4/) }),
     );
   });
 });

@@ -130,3 +130,27 @@ describe('input errors name the input and exit 2', () => {
     expect(e.input).toBe(input);
   });
 });
+
+describe('digests and hosts at input time (issue 13)', () => {
+  test.each([
+    [{ source: `reg.example.com/team/app@md5:${'0'.repeat(32)}`, tags: 'v1' }, /input 'source': .*is not a digest/],
+    [{ source: 'reg.example.com/team/app@foo:bar', tags: 'v1' }, /input 'source': .*is not a digest/],
+    [{ source: 'reg.example.com/team/app:1', 'insecure-registries': 'not a host' }, /input 'insecure-registries'/],
+    [{ source: 'reg.example.com/team/app:1', 'insecure-registries': 'http://reg:5000' }, /input 'insecure-registries'/],
+    [{ source: 'reg.example.com/team/app:1', 'insecure-registries': '--tls=false' }, /input 'insecure-registries'/],
+    [{ source: 'reg.example.com/team/app:1', 'insecure-registries': 'reg:99999' }, /input 'insecure-registries'/],
+  ])('%j exits 2', (raw, message) => {
+    expect(() => parseInputs(step.inputs, raw)).toThrow(
+      expect.objectContaining({ exitCode: 2, message: expect.stringMatching(message) }),
+    );
+  });
+
+  test('hosts and loopback forms pass', () => {
+    expect(
+      parseInputs(step.inputs, {
+        source: 'reg.example.com/team/app:1',
+        'insecure-registries': 'registry, reg.internal:5000, [::1]:5000, 127.0.0.1:5001',
+      }),
+    ).toMatchObject({ insecureRegistries: ['registry', 'reg.internal:5000', '[::1]:5000', '127.0.0.1:5001'] });
+  });
+});

@@ -9,6 +9,9 @@ import {
   type Inputs,
 } from '../../../../src/steps/run-in-container/plan';
 import { InputError, parseInputs } from '../../../../src/runtime/inputs';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import step from '../../../../src/steps/run-in-container/index';
 
 describe('options allow-list', () => {
@@ -151,6 +154,51 @@ describe('the plan', () => {
       planRun(inputs(over), ws);
     } catch (e) {
       expect((e as InputError).exitCode).toBe(2);
+    }
+  });
+});
+
+describe('what the inputs may not do (issue 13)', () => {
+  const raw = (r: Record<string, string>) => () => parseInputs(step.inputs, r);
+  test.each([['--privileged'], ['-v/:/host'], ['not a ref'], ['reg.example.com/app@md5:0123'], ['app@foo:bar']])(
+    'image %j is refused at input time (exit 2)',
+    (image) => {
+      expect(raw({ image })).toThrow(
+        expect.objectContaining({ exitCode: 2, message: expect.stringMatching(/^input 'image'/) }),
+      );
+    },
+  );
+
+  test('a real reference passes', () => {
+    expect(raw({ image: `reg.example.com:5000/team/app:MR-7` })).not.toThrow();
+    expect(raw({ image: `local/busybox@sha256:${'a'.repeat(64)}` })).not.toThrow();
+  });
+
+  test.each([['--user --privileged'], ['--memory --privileged'], ['--label -x'], ['-u root;id']])(
+    'an option value that reads as an option (%j) is refused',
+    (options) => {
+      expect(() => parseRunOptions(options)).toThrow(InputError);
+    },
+  );
+
+  test('-1 stays a value (unlimited swap)', () => {
+    expect(parseRunOptions('--memory-swap -1').args).toEqual(['--memory-swap', '-1']);
+  });
+
+  test('copy-out and copy-in through a symlink in the checkout that points out are refused', () => {
+    const ws = fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'ric-unit-')));
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), 'ric-unit-out-'));
+    try {
+      fs.symlinkSync(out, path.join(ws, 'reports'));
+      expect(() => parseCopyOut(['junit.xml:reports/junit.xml'], ws, '/app')).toThrow(
+        /input 'copy-out': 'reports\/junit.xml' is outside the workspace/,
+      );
+      expect(() => parseCopyOut(['junit.xml:/etc/x'], ws, '/app')).toThrow(/outside the workspace/);
+      expect(() => parseCopyIn(['reports'], ws, '/app')).toThrow(/input 'copy-in': 'reports' is outside/);
+      expect(parseCopyIn(['.'], ws, '/app')).toEqual([{ host: ws, container: '/app' }]);
+    } finally {
+      fs.rmSync(ws, { recursive: true, force: true });
+      fs.rmSync(out, { recursive: true, force: true });
     }
   });
 });

@@ -2,6 +2,8 @@
 // secrets lines), grouping by path, and the checks that fail before any request.
 import { fromLines, fromPrefixedEnv, groupByPath, planVault } from '../../../../src/steps/vault-secrets/plan';
 import { staticMount } from '../../../../src/lib/vault/read-secrets';
+import { parseInputs } from '../../../../src/runtime/inputs';
+import step from '../../../../src/steps/vault-secrets/index';
 
 describe('locations', () => {
   test('the seed convention: mount first, key last, path between', () => {
@@ -68,7 +70,8 @@ describe('step inputs (fail before any request)', () => {
       env,
       argv,
       viaCli: true,
-      cwd: require('node:os').tmpdir(),
+      // A workspace of its own: the runtime's private dir must lie outside it.
+      cwd: require('node:fs').mkdtempSync(require('node:path').join(require('node:os').tmpdir(), 'vault-unit-ws-')),
       stdout: () => undefined,
       stderr: (s) => void err.push(s),
     });
@@ -116,12 +119,12 @@ describe('the plan', () => {
     });
     expect([...p.groups.keys()]).toEqual(['secret/app/db']);
     expect(
-      planVault({ ...base, url: 'http://other:8200', roleId: ' r2 ', secrets: ['kv/x k | K'] }, env),
-    ).toMatchObject({ url: 'http://other:8200', roleId: 'r2', count: 1 });
+      planVault({ ...base, url: 'http://other:8200', roleId: ' role-2 ', secrets: ['kv/x k | K'] }, env),
+    ).toMatchObject({ url: 'http://other:8200', roleId: 'role-2', count: 1 });
   });
 
   test('bad locations exit 2; no secret at all exits 1', () => {
-    const env = { VAULT_ADDR: 'http://v:8200', VAULT_ROLE_ID: 'r' };
+    const env = { VAULT_ADDR: 'http://v:8200', VAULT_ROLE_ID: 'role' };
     expect(() => planVault({ ...base, secrets: ['secret/a/b key | 1BAD'] }, env)).toThrow(
       expect.objectContaining({ exitCode: 2, data: expect.objectContaining({ input: 'secrets' }) }),
     );
@@ -134,5 +137,32 @@ describe('the plan', () => {
     expect(() => planVault(base, { VAULT_ADDR: 'vault:8200', V_A: 'secret/a/b/c' })).toThrow(
       /input 'url': VAULT_ADDR 'vault:8200' is not an http\(s\) URL/,
     );
+  });
+});
+
+describe('credentials that cannot be masked (issue 13)', () => {
+  const base2 = {
+    url: undefined,
+    roleId: undefined,
+    secretId: undefined,
+    namespace: undefined,
+    prefix: 'V_',
+    secrets: [],
+  };
+  const env = { VAULT_ADDR: 'http://v:8200', V_A: 'secret/a/b/c' };
+  test.each([
+    [{ ...env, VAULT_ROLE_ID: 'r' }, /input 'role-id': \(or VAULT_ROLE_ID\) is shorter than 4/],
+    [
+      { ...env, VAULT_ROLE_ID: 'role', VAULT_SECRET_ID: 'abc' },
+      /input 'secret-id': \(or VAULT_SECRET_ID\) is shorter than 4/,
+    ],
+  ])('from the job variables: exit 2', (vars, message) => {
+    expect(() => planVault(base2, vars)).toThrow(
+      expect.objectContaining({ exitCode: 2, message: expect.stringMatching(message) }),
+    );
+  });
+  test('as inputs: refused by the declaration (exit 2)', () => {
+    expect(() => parseInputs(step.inputs, { 'secret-id': 'x' })).toThrow(/input 'secret-id': is shorter than 4/);
+    expect(() => parseInputs(step.inputs, { 'role-id': 'ab' })).toThrow(/input 'role-id': is shorter than 4/);
   });
 });

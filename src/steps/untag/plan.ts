@@ -1,0 +1,114 @@
+// Turns untag inputs into the repository, the tags to remove and the method. Pure: no
+// network; every input error (a malformed tag, a protected one, nothing to remove) is an
+// InputError (exit 2) raised here, before anything is asked of a registry.
+import { formatReference, parseReference, ReferenceError, TAG_RE, type ImageRef } from '../../lib/registry/reference';
+import { parseEcrHost } from '../../lib/registry/ecr-host';
+import { InputError } from '../../runtime/inputs';
+import type { Inputs } from './index';
+
+export type Method = Exclude<Inputs['method'], 'auto'>;
+
+/**
+ * The default of input `protected`: `latest` and release-looking tags (`v1`, `v1.2.3`,
+ * `v2.0.0-rc.1`, `1.2`, `1.2.3`, `10.4.1-alpine`). A bare number (`123`, a short sha of
+ * digits only) is not protected.
+ */
+export const DEFAULT_PROTECTED = ['latest', 'v[0-9]*', '[0-9]*.[0-9]*'];
+
+export interface UntagPlan {
+  /** The repository (registry + path), without tag. */
+  repo: ImageRef;
+  /** Tags to remove, each once, in the order given (the image's own tag first). */
+  tags: string[];
+}
+
+export function checkImage(value: string): string | undefined {
+  try {
+    parseReference(value, { allowDigest: false });
+  } catch (e) {
+    return e instanceof ReferenceError ? e.message : String(e);
+  }
+  return undefined;
+}
+
+export function checkTag(value: string): string | undefined {
+  return TAG_RE.test(value)
+    ? undefined
+    : `'${value}' is not a valid tag (letters, digits, '_', '.', '-'; at most 128; not starting with '.' or '-')`;
+}
+
+// The same check as retag's insecure-registries (a candidate for src/steps/shared/).
+const LABEL = '[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
+const HOST_PORT_RE = new RegExp(`^(?:${LABEL}(?:\\.${LABEL})*|\\[[0-9A-Fa-f:.]+\\])(?::([0-9]{1,5}))?$`);
+
+/** `check` of insecure-registries: a registry `host[:port]` (no scheme, path or white space). */
+export function checkRegistryHost(value: string): string | undefined {
+  const m = HOST_PORT_RE.exec(value);
+  if (!m || (m[1] !== undefined && (Number(m[1]) < 1 || Number(m[1]) > 65535)))
+    return `'${value}' is not a registry host[:port] (e.g. registry.internal:5000)`;
+  return undefined;
+}
+
+const PATTERN_RE = /^[A-Za-z0-9_.*?[\]-]{1,128}$/;
+
+/** `check` of protected: a tag, or a glob of one (`*`, `?`, `[0-9]`-style classes). */
+export function checkPattern(value: string): string | undefined {
+  if (!PATTERN_RE.test(value) || !globRegExp(value))
+    return `'${value}' is not a tag or tag pattern (tag characters with '*', '?' and classes like [0-9])`;
+  return undefined;
+}
+
+/** A glob as an anchored RegExp: `*` any run, `?` one character, `[…]` a class; undefined when a class is unclosed. */
+export function globRegExp(glob: string): RegExp | undefined {
+  let re = '';
+  for (let i = 0; i < glob.length; i++) {
+    const ch = glob[i]!;
+    if (ch === '*') re += '.*';
+    else if (ch === '?') re += '.';
+    else if (ch === '[') {
+      const end = glob.indexOf(']', i + 1);
+      if (end <= i + 1) return undefined;
+      re += `[${glob.slice(i + 1, end).replace(/\\/g, '\\\\')}]`;
+      i = end;
+    } else if (ch === ']') return undefined;
+    else re += ch.replace(/[.\\^$+(){}|]/g, '\\$&');
+  }
+  return new RegExp(`^${re}$`);
+}
+
+/** The first pattern of `protectedTags` that `tag` matches, or undefined. */
+export function protectedBy(tag: string, protectedTags: readonly string[]): string | undefined {
+  return protectedTags.find((p) => globRegExp(p)?.test(tag));
+}
+
+export function planUntag(inputs: Pick<Inputs, 'image' | 'tags' | 'protected'>): UntagPlan {
+  const ref = parseReference(inputs.image, { allowDigest: false });
+  const repo: ImageRef = { registry: ref.registry, repository: ref.repository, tag: undefined, digest: undefined };
+  const tags = [...new Set([...(ref.tag ? [ref.tag] : []), ...inputs.tags])];
+  if (tags.length === 0) {
+    throw new InputError(
+      'tags',
+      `no tag to remove from ${formatReference(repo)}`,
+      'give tags (on GitLab the default is MR-$CI_MERGE_REQUEST_IID, set in merge request pipelines only), or a tag in image',
+    );
+  }
+  const refused = tags.flatMap((t) => {
+    const by = protectedBy(t, inputs.protected);
+    return by ? [`'${t}' (matches '${by}')`] : [];
+  });
+  if (refused.length) {
+    const [input, where] = ref.tag && protectedBy(ref.tag, inputs.protected) ? ['image', 'image'] : ['tags', 'tags'];
+    throw new InputError(
+      input,
+      `refusing to remove protected ${refused.length === 1 ? 'tag' : 'tags'} ${refused.join(', ')} from ${formatReference(repo)}`,
+      `protected tags are never removed; take them out of ${where}, or set input protected to a list that does not match them`,
+    );
+  }
+  return { repo, tags };
+}
+
+/** auto: ECR's API for an ECR host, the registry API otherwise. */
+export function chooseMethod(method: Inputs['method'], repo: ImageRef): Method {
+  if (method !== 'auto') return method;
+  return parseEcrHost(repo.registry) ? 'ecr-api' : 'registry';
+}
