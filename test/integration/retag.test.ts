@@ -15,6 +15,18 @@ import { promoteViaRegistry, promotionScopes } from '../../src/lib/registry/prom
 
 jest.setTimeout(120_000);
 
+type Control = ReturnType<typeof benchControl>;
+/** This test's own requests at a shared endpoint: its repositories are unique to it. */
+async function own(ctl: Control, since: number, ...repos: string[]) {
+  return (await ctl.requests({ since })).filter((q) => repos.some((r) => q.path.includes(`/v2/${r}/`)));
+}
+/** Token requests that asked for one of these repositories. */
+async function ownTokens(ctl: Control, since: number, ...repos: string[]) {
+  return (await ctl.requests({ since })).filter((t) =>
+    repos.some((r) => JSON.stringify(t.details?.scopes ?? []).includes(`repository:${r}:`)),
+  );
+}
+
 describeBench(
   ['registries', 'registry-open-proxy', 'registry-token-proxy'],
   'retag over the registry API',
@@ -125,8 +137,9 @@ describeBench(
           cfg.dir,
         );
         expect(r.code).toBe(0);
-        const reg = await proxy.requests({ since: p0 });
-        const tok = await tokens.requests({ since: t0 });
+        // Only this test's own requests: its repository is unique, the bench is shared.
+        const reg = await own(proxy, p0, repo);
+        const tok = await ownTokens(tokens, t0, repo);
         expect(tok.map((t) => t.details?.scopes)).toEqual([[`repository:${repo}:pull,push`]]);
         expect(reg.map((q) => `${q.method} ${q.path.replace(`/v2/${repo}/`, '')} ${q.status}`)).toEqual([
           'GET manifests/sha-count 401',
@@ -175,8 +188,8 @@ describeBench(
         const res = await promote('warm-2');
         expect(res.targets).toEqual([{ ref: `${registry}/${repo}:warm-2`, outcome: 'overwritten' }]);
         expect(c.requests.slice(before).map((q) => `${q.method} ${q.status}`)).toEqual(['GET 200', 'PUT 201']);
-        expect((await proxy.requests({ since: p0 })).map((q) => q.method)).toEqual(['GET', 'PUT']);
-        expect(await tokens.requests({ since: t0 })).toEqual([]);
+        expect((await own(proxy, p0, repo)).map((q) => q.method)).toEqual(['GET', 'PUT']);
+        expect(await ownTokens(tokens, t0, repo)).toEqual([]);
         expect(c.tokenRequests).toBe(1);
       });
 
@@ -187,10 +200,8 @@ describeBench(
         const p1 = await proxy.mark();
         const again = await retagCli(['--source', `${registry}/${repo}:sha-count`, '--tags', 'safe'], cfg.dir);
         expect(again.code).toBe(0);
-        const firstReqs = (await proxy.requests({ since: p0 }))
-          .filter((q) => q.seq <= p1)
-          .map((q) => `${q.method} ${q.status}`);
-        const againReqs = (await proxy.requests({ since: p1 })).map((q) => `${q.method} ${q.status}`);
+        const firstReqs = (await own(proxy, p0, repo)).filter((q) => q.seq <= p1).map((q) => `${q.method} ${q.status}`);
+        const againReqs = (await own(proxy, p1, repo)).map((q) => `${q.method} ${q.status}`);
         expect(firstReqs).toEqual(['GET 401', 'GET 200', 'HEAD 404', 'PUT 201']);
         expect(againReqs).toEqual(['GET 401', 'GET 200', 'HEAD 200']);
       });
@@ -206,7 +217,7 @@ describeBench(
           ),
         );
         expect(heads.map((h) => h.status)).toEqual([200, 200, 200, 200, 200, 200]);
-        expect(await tokens.requests({ since: t0 })).toHaveLength(1);
+        expect(await ownTokens(tokens, t0, repo)).toHaveLength(1);
         expect(c.tokenRequests).toBe(1);
         expect(c.requests.filter((q) => q.status === 401)).toHaveLength(1);
       });
@@ -229,12 +240,12 @@ describeBench(
       );
       expect(r.code).toBe(0);
       expect(r.stderr).toContain('3 mounted, 0 present, 0 uploaded');
-      const reqs = await proxy.requests({ since: p0 });
+      const reqs = await own(proxy, p0, repo, dst);
       expect(reqs.filter((q) => q.method === 'PATCH' || (q.method === 'PUT' && q.action === 'PUT upload'))).toEqual([]);
       expect(reqs.filter((q) => q.action === 'GET blob')).toEqual([]);
       expect(reqs.filter((q) => q.action === 'POST upload').map((q) => q.status)).toEqual([201, 201, 201]);
       // one token for both repositories
-      expect((await tokens.requests({ since: t0 })).map((t) => t.details?.scopes)).toEqual([
+      expect((await ownTokens(tokens, t0, repo)).map((t) => t.details?.scopes)).toEqual([
         [`repository:${repo}:pull`, `repository:${dst}:pull,push`],
       ]);
       expect(await skopeoDigest(`${registry}/${dst}:v1`, authfile)).toBe(img.digest);
@@ -257,17 +268,18 @@ describeBench(
       const proxy = benchControl(registry);
       const repo = `retag-it/${uniq('throttle')}`;
       const img = await pushRandomImage(testClient(registry, authfile, [repo]), repo, 'sha-t');
-      await proxy.fault({ kind: '429', match: 'PUT manifest', retryAfter: 1, count: 1 });
+      // matched to this test's own path: another run's PUT is never throttled by it
+      await proxy.fault({ kind: '429', match: `/v2/${repo}/manifests/v1`, retryAfter: 1, count: 1 });
       try {
         const p0 = await proxy.mark();
         const r = await retagCli(['--source', `${registry}/${repo}:sha-t`, '--tags', 'v1', '--overwrite'], cfg.dir);
         expect(r.code).toBe(0);
-        const puts = (await proxy.requests({ since: p0 })).filter((q) => q.action === 'PUT manifest');
+        const puts = (await own(proxy, p0, repo)).filter((q) => q.action === 'PUT manifest');
         expect(puts.map((q) => q.status)).toEqual([429, 201]);
         expect(Date.parse(puts[1]!.time) - Date.parse(puts[0]!.time)).toBeGreaterThanOrEqual(900);
         expect(await skopeoDigest(`${registry}/${repo}:v1`, authfile)).toBe(img.digest);
       } finally {
-        await proxy.clearFaults();
+        // nothing to clear: the fault matches only this test's path and is used up
       }
     });
 
@@ -387,9 +399,16 @@ describeBench(
 
 describeBench(['registry-basic', 'ecr'], 'retag through the ECR API (loopback ECR)', (env: BenchEnv) => {
   const cfg = writeBenchDockerConfig(env, { [env.TB_ECR_REGISTRY]: { user: 'AWS', password: env.TB_ECR_PASSWORD } });
-  const ecr = benchControl(env.TB_ECR_URL);
+  const ecrControl = benchControl(env.TB_ECR_URL);
+  // This file's own path at the shared loopback ECR: only its requests are counted.
+  const ecrPath = `/${uniq('retag-ecr')}`;
+  const ecr = {
+    mark: () => ecrControl.mark(),
+    requests: async (o: { since: number }) =>
+      (await ecrControl.requests(o)).filter((q) => q.path === ecrPath || q.path.startsWith(`${ecrPath}/`)),
+  };
   const aws = {
-    AWS_ENDPOINT_URL_ECR: env.TB_ECR_URL,
+    AWS_ENDPOINT_URL_ECR: `${env.TB_ECR_URL}${ecrPath}`,
     AWS_REGION: env.TB_AWS_REGION,
     AWS_ACCESS_KEY_ID: env.TB_AWS_ACCESS_KEY_ID,
     AWS_SECRET_ACCESS_KEY: env.TB_AWS_SECRET_ACCESS_KEY,

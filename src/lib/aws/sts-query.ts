@@ -30,6 +30,40 @@ export function xmlText(xml: string, tag: string): string | undefined {
   return m ? unescapeXml(m[1]!) : undefined;
 }
 
+/** STS's XML answer: its body on 200, else the error it names (code, message, status). */
+export function stsAnswer(a: { status: number; body: string; headers: Parameters<typeof awsAnswerError>[3] }): string {
+  if (a.status === 200) return a.body;
+  const code = xmlText(a.body, 'Code') ?? `HTTP${a.status}`;
+  throw awsAnswerError(code, xmlText(a.body, 'Message') ?? `STS answered HTTP ${a.status}`, a.status, a.headers);
+}
+
+/** The credentials and role of an AssumeRole* answer. */
+export function roleFromAnswer(
+  xml: string,
+  what: string,
+  params: AssumeParams,
+  attempts: number,
+  onSecret: StsCallOptions['onSecret'],
+  token?: string,
+): AssumedRole {
+  const creds = xmlSection(xml, 'Credentials');
+  const expiration = xmlText(creds, 'Expiration');
+  return assumedRole(
+    {
+      AccessKeyId: xmlText(creds, 'AccessKeyId'),
+      SecretAccessKey: xmlText(creds, 'SecretAccessKey'),
+      SessionToken: xmlText(creds, 'SessionToken'),
+      Expiration: expiration ? new Date(expiration) : undefined,
+    },
+    xmlText(xmlSection(xml, 'AssumedRoleUser'), 'Arn'),
+    what,
+    params,
+    attempts,
+    onSecret,
+    ...(token === undefined ? [] : [token]),
+  );
+}
+
 export function xmlSection(xml: string, tag: string): string {
   return new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`).exec(xml)?.[1] ?? '';
 }
@@ -67,30 +101,13 @@ export async function assumeRoleWithWebIdentity(
           body: Buffer.from(form.toString()),
           signal,
         });
-        if (a.status === 200) return a.body;
-        const code = xmlText(a.body, 'Code') ?? `HTTP${a.status}`;
-        throw awsAnswerError(code, xmlText(a.body, 'Message') ?? `STS answered HTTP ${a.status}`, a.status, a.headers);
+        return stsAnswer(a);
       },
       opts.policy,
       (err) => classifyAwsError(err, { refreshableToken: source.refreshable }),
       opts.log,
     );
-    const creds = xmlSection(xml, 'Credentials');
-    const expiration = xmlText(creds, 'Expiration');
-    return assumedRole(
-      {
-        AccessKeyId: xmlText(creds, 'AccessKeyId'),
-        SecretAccessKey: xmlText(creds, 'SecretAccessKey'),
-        SessionToken: xmlText(creds, 'SessionToken'),
-        Expiration: expiration ? new Date(expiration) : undefined,
-      },
-      xmlText(xmlSection(xml, 'AssumedRoleUser'), 'Arn'),
-      what,
-      params,
-      attempts,
-      opts.onSecret,
-      lastToken,
-    );
+    return roleFromAnswer(xml, what, params, attempts, opts.onSecret, lastToken);
   } catch (err) {
     // The claims of the token STS saw, for the step to set beside the trust policy.
     throw awsFailure(err, what, {

@@ -5,10 +5,10 @@
 import type { Env } from '../util/env';
 import { callWithRetry } from './client';
 import { jobCredentials, type AwsCredentials } from './credentials';
-import { awsAnswerError, awsFailure, classifyAwsError } from './errors';
+import { awsFailure, classifyAwsError } from './errors';
 import { signedSend } from './signed';
-import { assumedRole, type AssumeParams, type AssumedRole, type StsCallOptions, type StsSource } from './sts-common';
-import { stsEndpoint, xmlSection, xmlText } from './sts-query';
+import type { AssumeParams, AssumedRole, StsCallOptions, StsSource } from './sts-common';
+import { roleFromAnswer, stsAnswer, stsEndpoint } from './sts-query';
 
 /** The AssumeRole form: tags and transitive keys as STS's `member.N` lists. */
 export function assumeRoleForm(params: AssumeParams): URLSearchParams {
@@ -69,29 +69,13 @@ export async function assumeRole(
           credentials,
           signal,
         });
-        if (a.status === 200) return a.body;
-        const code = xmlText(a.body, 'Code') ?? `HTTP${a.status}`;
-        throw awsAnswerError(code, xmlText(a.body, 'Message') ?? `STS answered HTTP ${a.status}`, a.status, a.headers);
+        return stsAnswer(a);
       },
       opts.policy,
       (err) => classifyAwsError(err),
       opts.log,
     );
-    const creds = xmlSection(xml, 'Credentials');
-    const expiration = xmlText(creds, 'Expiration');
-    return assumedRole(
-      {
-        AccessKeyId: xmlText(creds, 'AccessKeyId'),
-        SecretAccessKey: xmlText(creds, 'SecretAccessKey'),
-        SessionToken: xmlText(creds, 'SessionToken'),
-        Expiration: expiration ? new Date(expiration) : undefined,
-      },
-      xmlText(xmlSection(xml, 'AssumedRoleUser'), 'Arn'),
-      what,
-      params,
-      attempts,
-      opts.onSecret,
-    );
+    return roleFromAnswer(xml, what, params, attempts, opts.onSecret);
   } catch (err) {
     throw awsFailure(err, what, { roleArn: params.roleArn, endpoint: endpoint.replace(/\/$/, '') });
   }

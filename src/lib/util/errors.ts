@@ -63,6 +63,12 @@ export function withHint(err: ShiplineError, hint: string): ShiplineError {
   });
 }
 
+/** `err` with the hint `hintOf` words for it, when it is a ShiplineError and one applies; else `err`. */
+export function hinted(err: unknown, hintOf: (e: ShiplineError) => string | undefined): unknown {
+  const hint = isShiplineError(err) ? hintOf(err) : undefined;
+  return hint !== undefined && isShiplineError(err) ? withHint(err, hint) : err;
+}
+
 /** A ShiplineError from any bundle of this process (see BRAND). */
 export function isShiplineError(err: unknown): err is ShiplineError {
   return (

@@ -1,5 +1,6 @@
 import { defineStep, type InputSpecs, type InputValues } from '../../runtime/define';
-import { checkDestination, checkRegistryHost, checkSource, checkTag } from './plan';
+import { checkDestination, checkSource } from './plan';
+import { checkTag, INSECURE_REGISTRIES_INPUT } from '../shared/registry';
 import { main } from './main';
 
 export const inputs = {
@@ -34,13 +35,7 @@ export const inputs = {
     description:
       "`registry`: the OCI Distribution API with docker config credentials; `ecr-api`: ECR BatchGetImage + PutImage with the job's AWS credentials (same repository only); `auto`: ecr-api for ECR hosts when every target is in the source repository, else registry.",
   },
-  'insecure-registries': {
-    type: 'list',
-    description:
-      'Registries (host[:port]) reached over plain HTTP. Loopback registries (127.0.0.0/8, localhost, [::1]) always are.',
-    form: 'host[:port] items',
-    check: checkRegistryHost,
-  },
+  'insecure-registries': INSECURE_REGISTRIES_INPUT,
 } as const satisfies InputSpecs;
 
 export type Inputs = InputValues<typeof inputs>;

@@ -14,7 +14,8 @@ import {
   type Promotion,
   type Target,
 } from '../../lib/registry/promote';
-import { isShiplineError, withHint, type ShiplineError } from '../../lib/util/errors';
+import { hinted, type ShiplineError } from '../../lib/util/errors';
+import { LOGIN_HINT, registryHint } from '../shared/registry';
 import type * as Lazy from './lazy';
 import type { Inputs } from './index';
 import { chooseMethod, planTargets } from './plan';
@@ -35,7 +36,7 @@ export async function main(ctx: StepCtx): Promise<void> {
   );
   const done = await (method === 'ecr-api' ? viaEcr(ctx, source, targets) : viaRegistry(ctx, source, targets)).catch(
     (err: unknown) => {
-      throw withStepHint(err);
+      throw hinted(err, stepHint);
     },
   );
   report(ctx, source, done);
@@ -136,28 +137,13 @@ function report(ctx: StepCtx, source: ImageRef, { promotion, requests }: Done): 
   );
 }
 
-/** The library's error again, with a hint in this step's terms where it has one. */
-function withStepHint(err: unknown): unknown {
-  const hint = isShiplineError(err) ? stepHint(err) : undefined;
-  return hint && isShiplineError(err) ? withHint(err, hint) : err;
-}
-
 function stepHint(err: ShiplineError): string | undefined {
   const d = err.data;
   if (err.kind === 'conflict' && d.conflicts)
     return 'set input overwrite: true to move it, or pick a tag that is not in use';
   if (err.kind === 'not-found' && d.source)
     return 'check the source reference: was the image pushed under this tag (e.g. by the build job of the same commit)?';
-  if (d.unreachable && d.plainHttp === false)
-    return 'check the registry address; a registry without TLS must be listed in input insecure-registries';
-  if (err.kind === 'auth' && d.anonymous)
-    return 'log in first (docker login --password-stdin, or the ecr-login step) so docker config.json holds credentials for this registry';
-  if (d.missing === 'region')
-    return 'set AWS_REGION (the assume-role step exports it) or use an ECR host name <account>.dkr.ecr.<region>.amazonaws.com';
   if (d.operation && d.code === 'RepositoryNotFoundException')
     return 'create the repository first, or check the source reference';
-  if (d.operation && (err.kind === 'auth' || err.kind === 'denied')) {
-    return 'check the AWS credentials in the job (assume-role step) and that the role may ecr:BatchGetImage and ecr:PutImage on this repository';
-  }
-  return undefined;
+  return registryHint(err, LOGIN_HINT, 'ecr:BatchGetImage and ecr:PutImage');
 }

@@ -1,7 +1,8 @@
 // Turns retag inputs into targets (new tags in the source repository and full references
 // elsewhere) and the method. Pure: no network, testable without a process; every input
 // error is an InputError (exit 2) raised here.
-import { formatReference, parseReference, ReferenceError, TAG_RE, type ImageRef } from '../../lib/registry/reference';
+import { formatReference, parseReference, ReferenceError, type ImageRef } from '../../lib/registry/reference';
+import { referenceProblem } from '../shared/registry';
 import { InputError } from '../../runtime/inputs';
 import { parseEcrHost } from '../../lib/registry/ecr-host';
 import type { Target } from '../../lib/registry/promote';
@@ -20,31 +21,8 @@ export function checkSource(value: string): string | undefined {
   return undefined;
 }
 
-export function checkTag(value: string): string | undefined {
-  return TAG_RE.test(value)
-    ? undefined
-    : `'${value}' is not a valid tag (letters, digits, '_', '.', '-'; at most 128; not starting with '.' or '-')`;
-}
-
-const LABEL = '[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
-const HOST_PORT_RE = new RegExp(`^(?:${LABEL}(?:\\.${LABEL})*|\\[[0-9A-Fa-f:.]+\\])(?::([0-9]{1,5}))?$`);
-
-/** `check` of insecure-registries: a registry `host[:port]` (no scheme, path or white space). */
-export function checkRegistryHost(value: string): string | undefined {
-  const m = HOST_PORT_RE.exec(value);
-  if (!m || (m[1] !== undefined && (Number(m[1]) < 1 || Number(m[1]) > 65535)))
-    return `'${value}' is not a registry host[:port] (e.g. registry.internal:5000)`;
-  return undefined;
-}
-
-export function checkDestination(value: string): string | undefined {
-  try {
-    parseReference(value, { allowDigest: false });
-  } catch (e) {
-    return e instanceof ReferenceError ? e.message : String(e);
-  }
-  return undefined;
-}
+/** `check` of a reference input without a digest. */
+export const checkDestination = (value: string): string | undefined => referenceProblem(value, { allowDigest: false });
 
 export function planTargets(inputs: Pick<Inputs, 'source' | 'tags' | 'destinations'>): {
   source: ImageRef;

@@ -1,5 +1,6 @@
 import { defineStep, type InputSpecs, type InputValues } from '../../runtime/define';
-import { checkImage, checkPattern, checkRegistryHost, checkTag, DEFAULT_PROTECTED } from './plan';
+import { checkImage, checkPattern, DEFAULT_PROTECTED } from './plan';
+import { checkTag, INSECURE_REGISTRIES_INPUT } from '../shared/registry';
 import { main } from './main';
 
 export const inputs = {
@@ -36,13 +37,7 @@ export const inputs = {
     description:
       "`registry`: the OCI Distribution API (DELETE by digest, only when no other tag holds the digest); `ecr-api`: ECR BatchDeleteImage by tag with the job's AWS credentials (removes the tag only); `auto`: ecr-api for ECR hosts, else registry.",
   },
-  'insecure-registries': {
-    type: 'list',
-    description:
-      'Registries (host[:port]) reached over plain HTTP. Loopback registries (127.0.0.0/8, localhost, [::1]) always are.',
-    form: 'host[:port] items',
-    check: checkRegistryHost,
-  },
+  'insecure-registries': INSECURE_REGISTRIES_INPUT,
 } as const satisfies InputSpecs;
 
 export type Inputs = InputValues<typeof inputs>;

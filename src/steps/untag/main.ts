@@ -9,7 +9,8 @@ import { registryCredential } from '../../lib/registry/credentials';
 import { repositoryScope } from '../../lib/registry/auth';
 import { RegistryClient } from '../../lib/registry/client';
 import { untagViaRegistry, type TagResult } from '../../lib/registry/delete';
-import { isShiplineError, withHint, type ShiplineError } from '../../lib/util/errors';
+import { hinted, isShiplineError, type ShiplineError } from '../../lib/util/errors';
+import { LOGIN_HINT, registryHint } from '../shared/registry';
 import type * as Lazy from './lazy';
 import type { Inputs } from './index';
 import { chooseMethod, planUntag, type Method } from './plan';
@@ -30,7 +31,7 @@ export async function main(ctx: StepCtx): Promise<void> {
   );
   const done = await (method === 'ecr-api' ? viaEcr(ctx, repo, tags) : viaRegistry(ctx, repo, tags)).catch(
     (err: unknown) => {
-      throw withStepHint(err);
+      throw hinted(err, stepHint);
     },
   );
   report(ctx, repo, method, done);
@@ -149,26 +150,18 @@ function report(ctx: StepCtx, repo: ImageRef, method: Method, { results, request
   );
 }
 
-/** The library's error again, with a hint in this step's terms where it has one. */
-function withStepHint(err: unknown): unknown {
-  const hint = isShiplineError(err) ? stepHint(err) : undefined;
-  return hint && isShiplineError(err) ? withHint(err, hint) : err;
-}
-
 function stepHint(err: ShiplineError): string | undefined {
   const d = err.data;
   if (d.deleteDisabled)
     return 'the registry refuses deletes: enable them (Distribution: storage.delete.enabled: true) or use its own retention policy';
   if (d.tooManyTags)
     return 'the repository has too many tags to check that no other tag shares the digest; clean it up with the registry’s own retention policy';
-  if (d.unreachable && d.plainHttp === false)
-    return 'check the registry address; a registry without TLS must be listed in input insecure-registries';
-  if (err.kind === 'auth' && d.anonymous)
-    return 'log in first (docker login --password-stdin, or the ecr-login step) so docker config.json holds credentials for this registry; on GitLab CI_REGISTRY_USER/CI_REGISTRY_PASSWORD are used';
-  if (d.missing === 'region')
-    return 'set AWS_REGION (the assume-role step exports it) or use an ECR host name <account>.dkr.ecr.<region>.amazonaws.com';
-  if (d.operation && (err.kind === 'auth' || err.kind === 'denied'))
-    return 'check the AWS credentials in the job (assume-role step) and that the role may ecr:BatchDeleteImage (and ecr:BatchGetImage for a dry run) on this repository';
+  const shared = registryHint(
+    err,
+    `${LOGIN_HINT}; on GitLab CI_REGISTRY_USER/CI_REGISTRY_PASSWORD are used`,
+    'ecr:BatchDeleteImage (and ecr:BatchGetImage for a dry run)',
+  );
+  if (shared) return shared;
   if (err.kind === 'denied' || (err.kind === 'auth' && !d.operation))
     return 'the account may not delete in this repository; grant it delete access (a token scope repository:<name>:delete) or use another account';
   return undefined;

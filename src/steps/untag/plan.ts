@@ -1,7 +1,8 @@
 // Turns untag inputs into the repository, the tags to remove and the method. Pure: no
 // network; every input error (a malformed tag, a protected one, nothing to remove) is an
 // InputError (exit 2) raised here, before anything is asked of a registry.
-import { formatReference, parseReference, ReferenceError, TAG_RE, type ImageRef } from '../../lib/registry/reference';
+import { formatReference, parseReference, type ImageRef } from '../../lib/registry/reference';
+import { referenceProblem } from '../shared/registry';
 import { parseEcrHost } from '../../lib/registry/ecr-host';
 import { InputError } from '../../runtime/inputs';
 import type { Inputs } from './index';
@@ -22,32 +23,8 @@ export interface UntagPlan {
   tags: string[];
 }
 
-export function checkImage(value: string): string | undefined {
-  try {
-    parseReference(value, { allowDigest: false });
-  } catch (e) {
-    return e instanceof ReferenceError ? e.message : String(e);
-  }
-  return undefined;
-}
-
-export function checkTag(value: string): string | undefined {
-  return TAG_RE.test(value)
-    ? undefined
-    : `'${value}' is not a valid tag (letters, digits, '_', '.', '-'; at most 128; not starting with '.' or '-')`;
-}
-
-// The same check as retag's insecure-registries (a candidate for src/steps/shared/).
-const LABEL = '[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?';
-const HOST_PORT_RE = new RegExp(`^(?:${LABEL}(?:\\.${LABEL})*|\\[[0-9A-Fa-f:.]+\\])(?::([0-9]{1,5}))?$`);
-
-/** `check` of insecure-registries: a registry `host[:port]` (no scheme, path or white space). */
-export function checkRegistryHost(value: string): string | undefined {
-  const m = HOST_PORT_RE.exec(value);
-  if (!m || (m[1] !== undefined && (Number(m[1]) < 1 || Number(m[1]) > 65535)))
-    return `'${value}' is not a registry host[:port] (e.g. registry.internal:5000)`;
-  return undefined;
-}
+/** `check` of a reference input without a digest. */
+export const checkImage = (value: string): string | undefined => referenceProblem(value, { allowDigest: false });
 
 const PATTERN_RE = /^[A-Za-z0-9_.*?[\]-]{1,128}$/;
 
