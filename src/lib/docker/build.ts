@@ -17,6 +17,8 @@ export interface DockerBuild {
   /** References to tag the result with (local; pushing is separate). */
   tags: string[];
   pull: boolean;
+  /** `--network` for the build's RUN steps (e.g. `host` where the engine has no default bridge). */
+  network?: string | undefined;
   cacheFrom: string[];
   cacheTo: string[];
   platforms: string[];
@@ -44,6 +46,7 @@ export function buildCommand(builder: DockerBuilder, s: DockerBuild): BuildComma
     ...Object.entries(s.labels).flatMap(([k, v]) => ['--label', `${k}=${v}`]),
     ...s.tags.flatMap((t) => ['--tag', t]),
     ...(s.pull ? ['--pull'] : []),
+    ...(s.network ? ['--network', s.network] : []),
   ];
   if (builder === 'docker') {
     // The classic builder: one platform at most, cache only from local images,

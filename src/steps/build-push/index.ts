@@ -38,6 +38,12 @@ export const inputs = {
       'Push every reference after the build (and the smoke test) succeeded. `false`: build (and extract) only.',
   },
   pull: { type: 'boolean', default: false, description: 'Always pull newer versions of the base images (`--pull`).' },
+  network: {
+    description:
+      'Network for the RUN steps (`--network`): `host`, `none`, or a network name; e.g. `host` where the engine has no default bridge and a RUN step installs packages.',
+    regex: '[A-Za-z0-9][A-Za-z0-9_.-]*',
+    form: 'host, none, default or a network name',
+  },
   'cache-from': {
     type: 'list',
     lines: true,
@@ -108,7 +114,6 @@ export default defineStep({
     call: { why: 'not supported yet by build-push' },
     'cgroup-parent': { why: 'not supported yet by build-push' },
     load: { why: 'the classic builder keeps every image in the local engine; with buildx the image is pushed' },
-    network: { why: 'not supported yet by build-push' },
     'no-cache': { why: 'not supported yet by build-push (use cache-from: none)', accept: ['false'] },
     'no-cache-filters': { why: 'not supported yet by build-push' },
     outputs: { why: 'build-push pushes to the registry (push) or keeps the image local (push: false)' },

@@ -124,6 +124,7 @@ async function build(
     labels: plan.labels,
     tags: o.tags,
     pull: plan.pull,
+    network: plan.network,
     cacheFrom: o.cacheFrom,
     cacheTo: builder === 'buildx' ? plan.cacheTo : [],
     platforms: plan.platforms,

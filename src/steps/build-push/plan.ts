@@ -14,7 +14,7 @@ import type { Inputs } from './index';
 /** What every build of the step shares (the smoke build and the target build differ in target, tags, cache). */
 export interface BuildPushPlan extends Pick<
   DockerBuild,
-  'context' | 'file' | 'buildArgs' | 'labels' | 'pull' | 'cacheFrom' | 'cacheTo' | 'platforms'
+  'context' | 'file' | 'buildArgs' | 'labels' | 'pull' | 'network' | 'cacheFrom' | 'cacheTo' | 'platforms'
 > {
   stages: Stage[];
   target: string | undefined;
@@ -165,6 +165,7 @@ export function planBuild(inputs: Inputs, ci: CiContext, workspace: string): Bui
     refs,
     push: inputs.push,
     pull: inputs.pull,
+    network: inputs.network,
     cacheFrom,
     cacheTo: inputs.cacheTo,
     platforms: inputs.platforms,

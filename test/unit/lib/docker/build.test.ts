@@ -25,6 +25,15 @@ describe('buildCommand', () => {
     iidFile: '/tmp/iid',
   };
 
+  test('network: --network for both builders, before the context', () => {
+    for (const b of ['docker', 'buildx'] as const) {
+      const args = buildCommand(b, { ...spec, network: 'host' }).args;
+      expect(args.slice(args.indexOf('--network'), args.indexOf('--network') + 2)).toEqual(['--network', 'host']);
+      expect(args.indexOf('--network')).toBeLessThan(args.indexOf('/ws'));
+      expect(buildCommand(b, spec).args).not.toContain('--network');
+    }
+  });
+
   test('classic builder: DOCKER_BUILDKIT=0, --force-rm, local cache-from, context last', () => {
     const c = buildCommand('docker', spec);
     expect(c.env).toEqual({ DOCKER_BUILDKIT: '0' });
