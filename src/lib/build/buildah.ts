@@ -12,6 +12,8 @@ export interface BudOptions {
   authFile: string | undefined;
   /** Build this target instead of plan.target, untagged (the smoke build). */
   smoke?: boolean;
+  /** `--network` for RUN steps (e.g. `host`). */
+  network?: string | undefined;
 }
 
 /** --tls-verify=false only when the build pulls exclusively from loopback registries. */
@@ -25,6 +27,7 @@ export function budArgs(plan: DaemonlessBuild, o: BudOptions): string[] {
   const target = o.smoke ? plan.smokeTarget : plan.target;
   if (target) args.push('--target', target);
   for (const a of plan.buildArgs) args.push('--build-arg', a);
+  if (o.network) args.push('--network', o.network);
   if (!o.smoke) {
     for (const [k, v] of Object.entries(plan.labels)) args.push('--label', `${k}=${v}`);
     for (const ref of plan.refs) args.push('-t', ref);

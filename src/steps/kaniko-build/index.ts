@@ -91,6 +91,12 @@ export const inputs = {
     regex: '/.*',
     form: 'an absolute path',
   },
+  network: {
+    description:
+      "buildah: network for the RUN steps (`--network`: `host`, `none`, or a network name). The kaniko executor runs RUN steps in the job's own network and ignores it (with a warning).",
+    regex: '[A-Za-z0-9][A-Za-z0-9_.-]*',
+    form: 'host, none or a network name',
+  },
   isolation: {
     description: 'buildah `--isolation`: `chroot`, `oci` or `rootless`.',
     defaultDoc: '`$BUILDAH_ISOLATION`, else `chroot`',

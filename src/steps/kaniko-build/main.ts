@@ -78,10 +78,20 @@ export async function kanikoBuild(ctx: StepCtx): Promise<void> {
         `registry credentials for ${auth.credentials.map((c) => `${c.registry} (${c.source})`).join(', ') || 'credential helpers'} in ${path}`,
       );
     }
+    if (builder === 'kaniko' && i.network) {
+      ctx.log.warn(`network '${i.network}' is for buildah: the kaniko executor runs RUN steps in the job's network`);
+    }
     const digest =
       builder === 'kaniko'
         ? await runKaniko(ctx, build, i, workDir)
-        : await runBuildah(ctx, build, i.isolation || ctx.env.BUILDAH_ISOLATION || 'chroot', workDir, installed?.path);
+        : await runBuildah(
+            ctx,
+            build,
+            i.isolation || ctx.env.BUILDAH_ISOLATION || 'chroot',
+            workDir,
+            installed?.path,
+            i.network,
+          );
     ctx.setOutput('digest', digest ?? '');
     ctx.setOutput('tags', build.refs.join('\n'));
     ctx.setOutput('builder', builder);
@@ -210,6 +220,7 @@ async function runBuildah(
   isolation: string,
   workDir: string,
   authFile: string | undefined,
+  network?: string,
 ): Promise<string | undefined> {
   const env = { ...ctx.env };
   const buildah = (args: string[], what: string) =>
@@ -227,14 +238,16 @@ async function runBuildah(
     const iid = join(workDir, 'smoke.iid');
     try {
       await ctx.log.group(`buildah smoke build (target ${build.smokeTarget})`, () =>
-        buildah(budArgs(build, { isolation, iidFile: iid, authFile, smoke: true }), 'buildah bud (smoke)'),
+        buildah(budArgs(build, { isolation, iidFile: iid, authFile, smoke: true, network }), 'buildah bud (smoke)'),
       );
     } finally {
       if (existsSync(iid)) await rmi(readFileSync(iid, 'utf8').trim());
     }
   }
   const iidFile = join(workDir, 'image.iid');
-  await ctx.log.group('buildah build', () => buildah(budArgs(build, { isolation, iidFile, authFile }), 'buildah bud'));
+  await ctx.log.group('buildah build', () =>
+    buildah(budArgs(build, { isolation, iidFile, authFile, network }), 'buildah bud'),
+  );
   const imageId = readFileSync(iidFile, 'utf8').trim();
   if (!build.push) return undefined;
   let first: string | undefined;

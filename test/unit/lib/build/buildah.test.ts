@@ -80,4 +80,11 @@ describe('buildah command lines', () => {
     expect(['localhost:5000', '127.0.0.1', '[::1]:5000'].every(isLoopbackRegistry)).toBe(true);
     expect(['127.example.com', '10.0.0.1:5000', 'localhost.evil.com'].some(isLoopbackRegistry)).toBe(false);
   });
+  test('network: --network for the RUN steps, smoke build included', () => {
+    for (const smoke of [false, true]) {
+      const a = budArgs(plan(), { isolation: 'chroot', iidFile: '/t/i', authFile: undefined, smoke, network: 'host' });
+      expect(a.slice(a.indexOf('--network'), a.indexOf('--network') + 2)).toEqual(['--network', 'host']);
+    }
+    expect(budArgs(plan(), { isolation: 'chroot', iidFile: '/t/i', authFile: undefined })).not.toContain('--network');
+  });
 });
