@@ -58,6 +58,8 @@ function githubAction(step, dir = '../../dist') {
   for (const [name, description] of anchorInputs(step)) inputs[name] = { description, required: false };
   const outputs = {};
   for (const [name, out] of Object.entries(step.outputs)) {
+    // `<prefix>*`: names known at run time, which GitHub passes on undeclared.
+    if (name.endsWith('*')) continue;
     outputs[name] = { description: out.description };
     for (const a of out.aliases ?? []) outputs[a] = { description: `Same as \`${name}\` (the anchor action's name).` };
   }
@@ -88,19 +90,98 @@ const MAKE_RUN_DIR =
 // Another image gets the pinned dist/ of this component project at component.sha into the
 // private directory, with the job token supplied by a credential helper that reads it from
 // the environment, so it is never in argv or the log. Never a path in the checkout.
-const FETCH =
+const fetchLine = (also = []) =>
   'export SHIPLINE_HOME="${SHIPLINE_HOME:-$SHIPLINE_RUN_DIR/code}" && [ -f "$SHIPLINE_HOME/dist/$SHIPLINE_STEP/index.js" ] || ' +
   '( { command -v node && command -v git; } >/dev/null 2>&1 || ' +
   '{ echo "shipline: this image has no shipline (SHIPLINE_HOME) and no node >= 20 and git to fetch it: use the default image" >&2; exit 1; }; ' +
   'export GIT_CONFIG_COUNT=1 GIT_CONFIG_KEY_0=credential.helper GIT_CONFIG_VALUE_0=\'!f() { echo username=gitlab-ci-token; echo "password=$CI_JOB_TOKEN"; }; f\' && ' +
   'git init -q "$SHIPLINE_HOME" && cd "$SHIPLINE_HOME" && ' +
   'git fetch -q --depth 1 --filter=blob:none "$CI_SERVER_URL/$SHIPLINE_PROJECT.git" "$SHIPLINE_REF" && ' +
-  'git checkout -q FETCH_HEAD -- "dist/$SHIPLINE_STEP" )';
+  `git checkout -q FETCH_HEAD -- "dist/$SHIPLINE_STEP"${also.map((a) => ` dist/${a}`).join('')} )`;
 
 // The env file the step wrote in the private directory (or SHIPLINE_ENV_FILE), for the
 // job's later script lines.
 const SOURCE_ENV =
   '[ ! -f "${SHIPLINE_ENV_FILE:-$SHIPLINE_RUN_DIR/env}" ] || . "${SHIPLINE_ENV_FILE:-$SHIPLINE_RUN_DIR/env}"';
+
+// Steps a registry-facing template runs before its own, in this order, each only when its
+// input asks for it; their cleanups run in reverse in after_script. Inputs reach them as
+// flags from the template's own variables, never as text in the script.
+const COMPOSED = ['assume-role', 'ecr-login', 'registry-login'];
+const PER_JOB_DOCKER_CONFIG = `${RUN_DIR}/docker`;
+// With an empty config.json: buildah 1.28 refuses a DOCKER_CONFIG without one.
+// Only the job's own (a DOCKER_CONFIG the user set is theirs: left as it is).
+const MAKE_DOCKER_CONFIG =
+  '{ [ "$DOCKER_CONFIG" != "$SHIPLINE_RUN_DIR/docker" ] || { mkdir -m 700 "$DOCKER_CONFIG" && ( umask 077 && echo "{}" > "$DOCKER_CONFIG/config.json" ); }; }';
+
+function composedInputs(step) {
+  // kaniko-build reads a docker config JSON variable itself (for kaniko's own config).
+  const own = step.inputs['auth-config-variable'] !== undefined;
+  return {
+    'aws-role-arn': {
+      description:
+        'ARN of an AWS role to assume before the step, in this job (assume-role): with the id token `SHIPLINE_AWS_ID_TOKEN` the job declares (GitLab OIDC), else the AWS_* credentials of the job. The credentials are in the environment of the step and of `before-script`/`script`; after_script removes them.',
+      default: '',
+    },
+    'aws-region': {
+      description: 'AWS region of assume-role and ecr-login. Empty: AWS_REGION / AWS_DEFAULT_REGION of the job.',
+      default: '',
+    },
+    'aws-audience': {
+      description: 'Audience (`aud`) of the id token `SHIPLINE_AWS_ID_TOKEN` that `aws-role-arn` is assumed with.',
+      default: 'sts.amazonaws.com',
+    },
+    'ecr-login': {
+      description:
+        "Log in to the ECR registry of the job's AWS credentials before the step (ecr-login; removed in after_script). `auto`: when `aws-role-arn` is set; `true`: also with credentials the job already has; `false`: never.",
+      default: 'auto',
+      options: ['auto', 'true', 'false'],
+    },
+    ...(own
+      ? {}
+      : {
+          'auth-config-variable': {
+            description:
+              'NAME of a CI variable holding a docker config JSON, raw or base64 (e.g. `HARBOR_ROBOT_CREDS_JSON`): registry-login logs in to each of its `auths` before the step, in a private docker config removed in after_script.',
+            default: '',
+          },
+        }),
+    'before-script': {
+      type: 'array',
+      description:
+        'Commands run in the job after the logins, before the step (AWS credentials and DOCKER_CONFIG are set).',
+      default: [],
+    },
+  };
+}
+
+const composedVariables = (step) => ({
+  SHIPLINE_AWS_ROLE_ARN: '$[[ inputs.aws-role-arn ]]',
+  SHIPLINE_AWS_REGION: '$[[ inputs.aws-region ]]',
+  SHIPLINE_ECR_LOGIN: '$[[ inputs.ecr-login ]]',
+  ...(step.inputs['auth-config-variable']
+    ? {}
+    : { SHIPLINE_AUTH_CONFIG_VARIABLE: '$[[ inputs.auth-config-variable ]]' }),
+});
+
+const REGION_FLAG = '${SHIPLINE_AWS_REGION:+--region "$SHIPLINE_AWS_REGION"}';
+const composedCall = (name, flags) => `node "$SHIPLINE_HOME/dist/${name}/index.js" ${flags}`;
+
+/**
+ * One script line (one line in the job log) for the logins the inputs ask for, each step
+ * failing the job at once (`|| exit`), its exports sourced for the next.
+ */
+function composedScript(step) {
+  const parts = [
+    `if [ -n "$SHIPLINE_AWS_ROLE_ARN" ]; then ${composedCall('assume-role', `--role-arn "$SHIPLINE_AWS_ROLE_ARN" ${REGION_FLAG} \${SHIPLINE_AWS_ID_TOKEN:+--web-identity-token-variable SHIPLINE_AWS_ID_TOKEN}`)} || exit $?; ${SOURCE_ENV}; fi`,
+    `if [ "$SHIPLINE_ECR_LOGIN" = true ] || { [ "$SHIPLINE_ECR_LOGIN" = auto ] && [ -n "$SHIPLINE_AWS_ROLE_ARN" ]; }; then ${composedCall('ecr-login', REGION_FLAG)} || exit $?; fi`,
+  ];
+  if (!step.inputs['auth-config-variable'])
+    parts.push(
+      `if [ -n "$SHIPLINE_AUTH_CONFIG_VARIABLE" ]; then ${composedCall('registry-login', '--auth-config-variable "$SHIPLINE_AUTH_CONFIG_VARIABLE"')} || exit $?; ${SOURCE_ENV}; fi`,
+    );
+  return [parts.join('; ')];
+}
 
 // The job image by default: the shipline job image built from the included commit
 // (`<registry>/<shipline-project>/job:<sha>`, pushed by the project's own pipeline).
@@ -166,23 +247,42 @@ function gitlabTemplate(step) {
     inputs[name] = { description, default: '' };
     variables[`SHIPLINE_INPUT_${envName(name)}`] = `$[[ inputs.${name} ]]`;
   }
+  const composed = hints.registryCredentials === true;
+  // Every template takes the user's own lines after the step (`script`).
+  const userScript = true;
+  if (composed) {
+    Object.assign(inputs, composedInputs(step));
+    Object.assign(variables, composedVariables(step));
+  }
+  // Dotenv outputs named for the job (`<JOB>_<OUTPUT>`), so two jobs of one step differ.
+  variables.SHIPLINE_OUTPUT_PREFIX = '$[[ inputs.job-name ]]';
+  if (composed || hints.dockerConfig) variables.DOCKER_CONFIG = PER_JOB_DOCKER_CONFIG;
   const call = `node "$SHIPLINE_HOME/dist/${step.name}/index.js"`;
-  const script = [MAKE_RUN_DIR, FETCH, call];
+  const script = [
+    composed || hints.dockerConfig ? `${MAKE_RUN_DIR} && ${MAKE_DOCKER_CONFIG}` : MAKE_RUN_DIR,
+    fetchLine(composed ? COMPOSED : []),
+  ];
+  if (composed) script.push(...composedScript(step), '$[[ inputs.before-script ]]');
+  script.push(call);
   if (hints.sourceEnv) script.push(SOURCE_ENV);
-  if (hints.userScript) script.push('$[[ inputs.script ]]');
+  if (userScript) script.push('$[[ inputs.script ]]');
+  // A new shell: SHIPLINE_HOME as the script set it. Each step's cleanup runs, the template's
+  // own first and then the composed ones that left state, whatever failed; then the
+  // private directory (state, env file, docker config) goes.
+  const cleanup = composed
+    ? `h="\${SHIPLINE_HOME:-$SHIPLINE_RUN_DIR/code}"; [ ! -f "$h/dist/${step.name}/index.js" ] || node "$h/dist/${step.name}/index.js" --post; for s in ${[...COMPOSED].reverse().join(' ')}; do [ ! -f "$SHIPLINE_RUN_DIR/state/$s.json" ] || [ ! -f "$h/dist/$s/index.js" ] || node "$h/dist/$s/index.js" --post; done; rm -rf "$SHIPLINE_RUN_DIR"`
+    : `h="\${SHIPLINE_HOME:-$SHIPLINE_RUN_DIR/code}"; [ ! -f "$h/dist/${step.name}/index.js" ] || node "$h/dist/${step.name}/index.js" --post; rm -rf "$SHIPLINE_RUN_DIR"`;
   const job = {
     stage: '$[[ inputs.stage ]]',
     image: `$[[ inputs.${jobImage} ]]`,
+    ...(composed ? { id_tokens: { SHIPLINE_AWS_ID_TOKEN: { aud: '$[[ inputs.aws-audience ]]' } } } : {}),
     variables,
     script,
-    // A new shell: SHIPLINE_HOME as the script set it; then the private directory goes.
-    after_script: [
-      `h="\${SHIPLINE_HOME:-$SHIPLINE_RUN_DIR/code}"; [ ! -f "$h/dist/${step.name}/index.js" ] || node "$h/dist/${step.name}/index.js" --post; rm -rf "$SHIPLINE_RUN_DIR"`,
-    ],
+    after_script: [cleanup],
     artifacts: { reports: { dotenv: '.shipline/outputs.env' }, ...(hints.artifacts ? { paths: hints.artifacts } : {}) },
   };
   if (hints.rules) job.rules = hints.rules;
-  if (hints.userScript)
+  if (userScript)
     inputs.script = { type: 'array', description: 'Commands to run in the same job after the step.', default: [] };
   return (
     HEADER.replace('%s', step.name) +
@@ -225,7 +325,8 @@ function readmeSection(step) {
   lines.push('', '| output | description |', '|---|---|');
   for (const [name, out] of Object.entries(step.outputs)) {
     const also = out.aliases?.length ? ` Also \`${out.aliases.join('`, `')}\`.` : '';
-    lines.push(`| \`${name}\` | ${mdEscape(out.description + also)}${out.secret ? ' (secret)' : ''} |`);
+    const shown = name.endsWith('*') ? `${name.slice(0, -1)}<…>` : name;
+    lines.push(`| \`${shown}\` | ${mdEscape(out.description + also)}${out.secret ? ' (secret)' : ''} |`);
   }
   lines.push('');
   return lines.join('\n');

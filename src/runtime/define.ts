@@ -19,6 +19,11 @@ export interface InputSpec {
   /** Extra check per value (per item for lists): returns the problem, or undefined. */
   check?: (value: string) => string | undefined;
   secret?: boolean;
+  /**
+   * `false`: the value is kept as given, whitespace included (a separator such as `' '` or a
+   * newline, as docker/metadata-action reads `sep-tags`); only `''` counts as not given.
+   */
+  trim?: boolean;
   /** Lists: split on newlines only (items may contain commas, e.g. tag rules, commands). */
   lines?: boolean;
   /** Where a GitLab job gets the default from, e.g. `$CI_REGISTRY_IMAGE`. */
@@ -64,6 +69,28 @@ export interface OutputSpec {
   secret?: boolean;
   /** The same output under an anchor action's name (`imageid` for `image-id`). */
   aliases?: readonly string[];
+  /**
+   * Meaningful only in the job that set it (a path in the job's private directory, a
+   * container removed when the job ends): kept out of GitLab's dotenv report, so later
+   * jobs never get a stale path of another runner.
+   */
+  local?: boolean;
+}
+
+/**
+ * An output whose name ends in a part known only at run time: declared as `<prefix>*`
+ * (amazon-ecr-login's `docker_username_*`), set as `<prefix><suffix>` with a suffix of
+ * letters, digits and `_`. GitHub passes a JavaScript action's undeclared outputs on, so
+ * action.yml leaves these out; README lists them.
+ */
+export function outputSpec(outputs: Record<string, OutputSpec>, name: string): OutputSpec | undefined {
+  if (Object.hasOwn(outputs, name)) return outputs[name];
+  for (const [key, spec] of Object.entries(outputs)) {
+    if (!key.endsWith('*')) continue;
+    const prefix = key.slice(0, -1);
+    if (name.startsWith(prefix) && /^[A-Za-z0-9_]+$/.test(name.slice(prefix.length))) return spec;
+  }
+  return undefined;
 }
 
 export type Platform = 'github' | 'gitlab' | 'cli';
@@ -148,10 +175,18 @@ export interface GitlabJobHints {
   sourceEnv?: boolean;
   /** Rules block for the job (YAML object), e.g. tag pipelines only. */
   rules?: unknown[];
-  /** Add an input `script` (user commands run after the step in the same job). */
+  /** Unused: every template has the input `script` (the user's commands after the step in the same job). */
   userScript?: boolean;
   /** Extra template-only inputs (not step inputs), e.g. `image`. */
   extraInputs?: Record<string, { description: string; default: string }>;
+  /**
+   * The job talks to registries: its template also takes the credential inputs
+   * (`aws-role-arn` → assume-role + ecr-login, `auth-config-variable` → registry-login),
+   * runs those steps before this one in the same job, and gets `before-script`/`script`.
+   */
+  registryCredentials?: boolean;
+  /** The job writes docker credentials: it gets its own DOCKER_CONFIG, never the runner user's. */
+  dockerConfig?: boolean;
   /** Artifacts paths to keep (besides the dotenv report). */
   artifacts?: string[];
 }

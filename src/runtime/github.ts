@@ -16,6 +16,9 @@ function escapeData(s: string): string {
 
 /** `name<<delim\nvalue\ndelim` as the runner's file commands expect. */
 export function fileCommand(name: string, value: string): string {
+  // One line needs no delimiter: the runner splits `name=value` at the first `=`, and our
+  // names hold neither `=` nor `<<`.
+  if (!/[\r\n]/.test(value)) return `${name}=${value}${EOL}`;
   // crypto is required on use: loading it costs ~4 ms of every start.
   const { randomUUID } = require('node:crypto') as typeof import('node:crypto');
   const delim = `ghadelimiter_${randomUUID()}`;

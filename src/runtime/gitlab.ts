@@ -13,10 +13,9 @@
 // Logs go to stderr so stdout carries only outputs; GitLab shows both.
 import { existsSync, lstatSync, mkdirSync, readFileSync } from 'node:fs';
 import { isAbsolute, join } from 'node:path';
-import { isatty } from 'node:tty';
 import type { Logger, Platform } from './define';
 import type { PlatformIO } from './platform';
-import { writeErr, writeOut } from './stdio';
+import { isTerminal, writeErr, writeOut } from './stdio';
 import {
   createExclusive,
   ensurePrivateDir,
@@ -83,6 +82,20 @@ export function dotenvText(values: Iterable<[string, string]>): string {
   return [...values].map(([k, v]) => `${k}=${v}\n`).join('');
 }
 
+/**
+ * The prefix of a step's variables in the dotenv report: `<JOB>` for a template's own step
+ * (SHIPLINE_OUTPUT_PREFIX, the job name), `<JOB>_<STEP>` for a step it composes in the same
+ * job, `<STEP>` without a prefix (the CLI). Two jobs of one step so never share a name.
+ */
+export function outputPrefix(step: string, env: Env): string {
+  const given = env.SHIPLINE_OUTPUT_PREFIX?.trim();
+  if (!given) return envName(step);
+  let job = envName(given).replace(/^_+|_+$/g, '') || envName(step);
+  if (/^[0-9]/.test(job)) job = `_${job}`;
+  const own = !env.SHIPLINE_STEP || env.SHIPLINE_STEP === step;
+  return own ? job : `${job}_${envName(step)}`;
+}
+
 type Record_ = Record<string, string>;
 
 function readRecord(file: string): Record_ {
@@ -106,8 +119,9 @@ export function fileIO(opts: FileIOOptions): PlatformIO {
   const out = opts.stdout ?? writeOut;
   const err = opts.stderr ?? writeErr;
   const gitlab = opts.platform === 'gitlab';
-  // isatty, not process.stderr.isTTY: the stream object is costly to create (see stdio.ts).
-  const color = !gitlab && isatty(2) && !env.NO_COLOR;
+  // Not process.stderr.isTTY (the stream object is costly to create) nor node:tty (it loads
+  // node:net): isTerminal looks with fstat first (stdio.ts).
+  const color = !gitlab && isTerminal(2) && !env.NO_COLOR;
   const paint = (code: string, s: string) => (color ? `\x1b[${code}m${s}\x1b[0m` : s);
   const line = (s: string) => err(redact(s) + '\n');
   const checkoutDir = join(workspace, '.shipline');
@@ -123,6 +137,7 @@ export function fileIO(opts: FileIOOptions): PlatformIO {
   };
   const outputsRecord = () => join(opts.runDir(), 'outputs.json');
   const exportsRecord = () => join(opts.runDir(), 'exports.json');
+  const prefix = outputPrefix(step, env);
   const dotenv = new Map<string, string>();
   const exported = new Map<string, string>();
   let state: Record_ | undefined;
@@ -187,17 +202,18 @@ export function fileIO(opts: FileIOOptions): PlatformIO {
       if (!st.isDirectory()) removeFile(checkoutDir);
       else if (isUnder(checkoutDir, outputFile)) removeFile(outputFile);
     },
-    setOutput(name, value, secret) {
+    setOutput(name, value, secret, local) {
       if (secret) {
         // Secret outputs never reach stdout or dotenv artifacts: only the 0600 env file.
         registerSecret(value);
-        exported.set(`${envName(step)}_${envName(name)}`, value);
+        exported.set(`${prefix}_${envName(name)}`, value);
         return;
       }
       if (value.includes('\n')) out(`${name}<<SHIPLINE_EOF\n${redact(value)}\nSHIPLINE_EOF\n`);
       else out(`${name}=${redact(value)}\n`);
+      if (local) return;
       // dotenv values are one line: lists become space-separated.
-      dotenv.set(`${envName(step)}_${envName(name)}`, value.split(/\r?\n/).filter(Boolean).join(' '));
+      dotenv.set(`${prefix}_${envName(name)}`, value.split(/\r?\n/).filter(Boolean).join(' '));
     },
     exportVariable(name, value, secret) {
       if (secret) registerSecret(value);
@@ -247,6 +263,9 @@ export function fileIO(opts: FileIOOptions): PlatformIO {
         }
         writePrivateFile(outputsRecord(), JSON.stringify(record));
         writeFresh(outputFile, dotenvText(Object.entries(record)), 0o644, workspace, checkoutDir);
+        // `.shipline/` ignores itself: a job's report never shows in `git status` or a commit.
+        if (isUnder(checkoutDir, outputFile))
+          writeFresh(join(checkoutDir, '.gitignore'), '*\n', 0o644, workspace, checkoutDir);
       }
       if (exported.size) {
         const vars = readRecord(exportsRecord());

@@ -50,8 +50,9 @@ export function parseInputs<S extends InputSpecs>(specs: S, raw: RawInputs): Rec
     const given = raw[name];
     const type = spec.type ?? 'string';
     let text: string | undefined = Array.isArray(given) ? given.join('\n') : given;
-    if (text !== undefined && type !== 'list' && !spec.secret) text = text.trim();
-    const empty = text === undefined || text.trim() === '';
+    const keep = spec.trim === false;
+    if (text !== undefined && type !== 'list' && !spec.secret && !keep) text = text.trim();
+    const empty = text === undefined || (keep ? text === '' : text.trim() === '');
     if (empty && spec.required) {
       throw new InputError(name, 'is required but was not given', spec.form ? `give ${spec.form}` : spec.description);
     }

@@ -4,7 +4,8 @@ import type { Logger, Platform } from './define';
 export interface PlatformIO {
   readonly platform: Platform;
   readonly log: Logger;
-  setOutput(name: string, value: string, secret: boolean): void;
+  /** `local`: meaningful only in this job (a path, a container): kept out of what later jobs get. */
+  setOutput(name: string, value: string, secret: boolean, local?: boolean): void;
   exportVariable(name: string, value: string, secret: boolean): void;
   secret(value: string): void;
   saveState(name: string, value: string): void;

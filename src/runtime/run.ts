@@ -2,10 +2,10 @@
 // validate them (before any heavy module loads), build ctx, run main or post, and turn
 // errors into the platform's failure form and an exit code (0 ok, 1 failure, 2 bad input).
 import { join } from 'node:path';
-import type { Ctx, Json, Platform, StateSlot, StepDef } from './define';
-import { envName, parseInputs, type RawInputs } from './inputs';
-import { asWritten, resolveAliases } from './aliases';
-import { parseArgs, stepHelp } from './args';
+import { outputSpec, type Ctx, type Json, type Platform, type StateSlot, type StepDef } from './define';
+import { envName, InputError, parseInputs, type RawInputs } from './inputs';
+import { asWritten, inputNames, resolveAliases } from './aliases';
+import { closest, parseArgs, stepHelp } from './args';
 import type { PlatformIO } from './platform';
 import { githubIO } from './github';
 import { writeErr, writeOut } from './stdio';
@@ -50,6 +50,38 @@ export function githubInputVar(name: string): string {
   return `INPUT_${name.replace(/ /g, '_').toUpperCase()}`;
 }
 
+/**
+ * Whether SHIPLINE_INPUT_* variables are this step's: a template names its own step in
+ * SHIPLINE_STEP, and the steps it composes in the same job (assume-role before build-push)
+ * take theirs as flags, never the template step's variables.
+ */
+export function ownsInputVariables(step: Pick<StepDef, 'name'>, env: Env): boolean {
+  return !env.SHIPLINE_STEP || env.SHIPLINE_STEP === step.name;
+}
+
+const INPUT_VAR = 'SHIPLINE_INPUT_';
+
+/**
+ * A SHIPLINE_INPUT_* variable no input of the step answers to: an error in a template job
+ * (its own step: a typo in the job's variables), a warning elsewhere (one job may set
+ * variables for several CLI steps).
+ */
+function unknownInputVariables(step: StepDef, env: Env, warn: (m: string) => void): void {
+  const names = inputNames(step);
+  const known = new Set(names.map((n) => envName(n)));
+  for (const key of Object.keys(env).sort()) {
+    if (!key.startsWith(INPUT_VAR) || known.has(key.slice(INPUT_VAR.length))) continue;
+    if (env[key] === undefined) continue;
+    const near = closest(key.slice(INPUT_VAR.length), [...known]);
+    const hint = near
+      ? `did you mean ${INPUT_VAR}${near}?`
+      : `${step.name}'s inputs are listed by: shipline ${step.name} --help`;
+    if (env.SHIPLINE_STEP === step.name)
+      throw new InputError(key, `variable ${key} is not an input of ${step.name}`, hint);
+    warn(`variable ${key} is not an input of ${step.name} (ignored; ${hint})`);
+  }
+}
+
 function rawInputs(
   step: StepDef,
   env: Env,
@@ -57,10 +89,13 @@ function rawInputs(
   flags: RawInputs,
   via: Record<string, string>,
 ): RawInputs {
+  const own = ownsInputVariables(step, env);
   return resolveAliases(
     step,
     (name) =>
-      platform === 'github' ? env[githubInputVar(name)] : (flags[name] ?? env[`SHIPLINE_INPUT_${envName(name)}`]),
+      platform === 'github'
+        ? env[githubInputVar(name)]
+        : (flags[name] ?? (own ? env[`${INPUT_VAR}${envName(name)}`] : undefined)),
     via,
   );
 }
@@ -124,6 +159,7 @@ export async function runStep(step: StepDef, opts: RunOptions = {}): Promise<num
       post = post || args.post;
       flags = args.inputs;
     }
+    if (platform !== 'github' && ownsInputVariables(step, env)) unknownInputVariables(step, env, io.log.warn);
     const via: Record<string, string> = {};
     const raw = rawInputs(step, env, platform, flags, via);
     for (const [name, spec] of Object.entries(step.inputs)) {
@@ -173,11 +209,14 @@ export async function runStep(step: StepDef, opts: RunOptions = {}): Promise<num
     },
     log: io.log,
     setOutput: (name, value) => {
-      const isSecret = step.outputs[name]?.secret === true;
+      const spec = outputSpec(step.outputs, name);
+      // Only what the declaration names reaches a wrapper (action.yml, dotenv, README).
+      if (!spec) throw new ShiplineError(`${step.name} set the undeclared output '${name}'`, { kind: 'bug' });
+      const isSecret = spec.secret === true;
       if (isSecret && value) tooShort(value);
-      io.setOutput(name, value, isSecret);
+      io.setOutput(name, value, isSecret, spec.local === true);
       // The anchors' output names carry the same value (`imageid` for `image-id`).
-      for (const alias of step.outputs[name]?.aliases ?? []) io.setOutput(alias, value, isSecret);
+      for (const alias of spec.aliases ?? []) io.setOutput(alias, value, isSecret, spec.local === true);
     },
     exportVariable: (name, value, o) => {
       if (o?.secret === true && value) tooShort(value);

@@ -87,6 +87,11 @@ describeBench(
         expect(byId.meta!.outputs.version).toBe('main');
         expect(byId.meta!.outputs.labels).toContain(`org.opencontainers.image.revision=${sha}`);
         expect(byId.ecr!.outputs.registry).toBe(bench.TB_ECR_REGISTRY);
+        // amazon-ecr-login's pair for service containers; the password was masked before it was set
+        const ecrId = bench.TB_ECR_REGISTRY.replace(/[^A-Za-z0-9]/g, '_');
+        expect(byId.ecr!.outputs[`docker_username_${ecrId}`]).toBe('AWS');
+        expect(byId.ecr!.outputs[`docker_password_${ecrId}`]).toBe(bench.TB_ECR_PASSWORD);
+        expect(byId.ecr!.stdout).toContain(`::add-mask::${bench.TB_ECR_PASSWORD}`);
         expect(byId.aws!.outputs['aws-account-id']).toBe('123456789012');
         const [digest, imageid, account, version] = fs
           .readFileSync(path.join(workspace, 'outputs.txt'), 'utf8')

@@ -116,8 +116,9 @@ describeBench(['aws', 'docker', 'registry-basic'], 'assume-role + ecr-login on G
 
     const report = dotenv(r, 'push-ecr');
     expect(report).toMatchObject({
-      ASSUME_ROLE_AWS_ACCOUNT_ID: '123456789012',
-      ECR_LOGIN_REGISTRY: bench.TB_ECR_REGISTRY,
+      // named for the job; ecr-login ran in the job's script: <JOB>_<STEP>_<OUTPUT>
+      PUSH_ECR_AWS_ACCOUNT_ID: '123456789012',
+      PUSH_ECR_ECR_LOGIN_REGISTRY: bench.TB_ECR_REGISTRY,
     });
     expect(Object.keys(report).some((k) => /SECRET|SESSION_TOKEN|ACCESS_KEY/.test(k))).toBe(false);
     expect(fs.existsSync(path.join(r.dir, '.shipline', 'env'))).toBe(false); // after_script removed it
@@ -187,9 +188,12 @@ describeBench(['aws', 'docker', 'registry-basic'], 'assume-role + ecr-login on G
     if (r.exitCode !== 0) throw new Error(`pipeline failed (${r.exitCode}):\n${r.stdout}\n${r.stderr}`);
     expect(log).toContain(`logged in to ${bench.TB_ECR_REGISTRY}`);
     expect(log).toContain(`removed ${bench.TB_ECR_REGISTRY} from`); // after_script
-    expect(dotenv(r, 'ecr')).toMatchObject({
-      ECR_LOGIN_REGISTRY: bench.TB_ECR_REGISTRY,
-      ECR_LOGIN_DOCKER_CONFIG: path.join(dockerConfig, 'config.json'),
+    // The job is named `ecr`; the docker config path is this job's only: not for later jobs.
+    const id = bench.TB_ECR_REGISTRY.replace(/[^A-Za-z0-9]/g, '_');
+    expect(dotenv(r, 'ecr')).toEqual({
+      ECR_REGISTRY: bench.TB_ECR_REGISTRY,
+      ECR_REGISTRIES: bench.TB_ECR_REGISTRY,
+      [`ECR_DOCKER_USERNAME_${id.toUpperCase()}`]: 'AWS', // amazon-ecr-login's; its password is secret: not here
     });
     expect(JSON.parse(fs.readFileSync(path.join(dockerConfig, 'config.json'), 'utf8'))).toEqual(before);
     expectNoLeaks({

@@ -1,6 +1,8 @@
 // Two steps in one GitLab job (the ssh-key template, then image-tags from its `script`):
-// the dotenv report carries both steps' outputs, list values with spaces included, and a
-// later job gets every one of them exactly as the steps printed them.
+// the dotenv report carries both steps' outputs, named for the job (`<JOB>_<OUTPUT>`, and
+// `<JOB>_<STEP>_<OUTPUT>` for the step its script ran), list values with spaces included,
+// and a later job gets every one of them exactly as the steps printed them — but not the
+// paths of this job's private directory (key-file, ssh-command), which mean nothing there.
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -24,8 +26,8 @@ test('both steps’ outputs reach the next job byte-exact', async () => {
     'SSH_KEY_FINGERPRINT',
     'SSH_KEY_SSH_COMMAND',
     'SSH_KEY_KEY_FILE',
-    'IMAGE_TAGS_TAGS',
-    'IMAGE_TAGS_TAG_NAMES',
+    'SSH_KEY_IMAGE_TAGS_TAGS',
+    'SSH_KEY_IMAGE_TAGS_TAG_NAMES',
   ];
   const r = await runGitlabCiLocal({
     ciYml: {
@@ -50,15 +52,16 @@ test('both steps’ outputs reach the next job byte-exact', async () => {
     const first = r.jobLog('ssh-key');
     // What the steps printed as outputs (`name=value` lines on stdout).
     const printed = (name: string) => new RegExp(`^(?:.*> )?${name}=(.*)$`, 'm').exec(first)?.[1];
+    expect(printed('ssh-command')).toContain('/tmp/shipline-'); // printed in the job …
+    expect(printed('key-file')).toContain('/tmp/shipline-');
     const expected: Record<string, string | undefined> = {
       SSH_KEY_FINGERPRINT: printed('fingerprint'),
-      SSH_KEY_SSH_COMMAND: printed('ssh-command'),
-      SSH_KEY_KEY_FILE: printed('key-file'),
-      IMAGE_TAGS_TAGS: `${IMAGE}:one ${IMAGE}:two`,
-      IMAGE_TAGS_TAG_NAMES: 'one two',
+      SSH_KEY_SSH_COMMAND: '', // … never handed to a later job
+      SSH_KEY_KEY_FILE: '',
+      SSH_KEY_IMAGE_TAGS_TAGS: `${IMAGE}:one ${IMAGE}:two`, // a value with spaces
+      SSH_KEY_IMAGE_TAGS_TAG_NAMES: 'one two',
     };
     for (const v of Object.values(expected)) expect(v).toBeDefined();
-    expect(expected.SSH_KEY_SSH_COMMAND).toContain(' '); // a value with spaces
     const later = r.jobLog('later');
     for (const n of names) expect(later).toContain(`got ${n}=[${expected[n]}]`);
   } finally {

@@ -191,6 +191,8 @@ describe.each([
     expect(log).toContain(`pinned-code=${pin.marker}`);
     for (const other of pins.filter((p) => p !== pin)) expect(log).not.toContain(`pinned-code=${other.marker}`);
     expect(log).toMatch(new RegExp(`^tags=${IMAGE}:${pin.prefix}7$`, 'm'));
-    expect(run.dotenv(pin.job)?.IMAGE_TAGS_TAGS).toBe(`${IMAGE}:${pin.prefix}7`);
+    // named for the job (`tags-at-1-0-0` → TAGS_AT_1_0_0_TAGS)
+    const key = `${pin.job.toUpperCase().replace(/[^A-Z0-9]+/g, '_')}_TAGS`;
+    expect(run.dotenv(pin.job)?.[key]).toBe(`${IMAGE}:${pin.prefix}7`);
   });
 });

@@ -68,7 +68,10 @@ describe('run-in-container template', () => {
     expect(text).toContain('image: $[[ inputs.job-image ]]');
     const script = text.slice(text.indexOf('\n  script:\n'), text.indexOf('\n  after_script:\n'));
     expect(script).toContain('dist/run-in-container/index.js');
-    expect(script.match(/\$\[\[ inputs\.[\w-]+ \]\]/g)).toEqual(['$[[ inputs.script ]]']);
+    expect(script.match(/\$\[\[ inputs\.[\w-]+ \]\]/g)).toEqual([
+      '$[[ inputs.before-script ]]',
+      '$[[ inputs.script ]]',
+    ]);
   });
 });
 
@@ -108,7 +111,7 @@ describeBench(['docker', 'registry-open'], 'run-in-container on GitLab (gitlab-c
     expect(fs.existsSync(artifact)).toBe(true);
     const listing = spawnSync('tar', ['-tzf', artifact], { encoding: 'utf8' });
     expect(listing.stdout).toContain('src/app.sh');
-    expect(readDotenv(r.dir, 'build-package')).toMatchObject({ RUN_IN_CONTAINER_EXIT_CODE: '0' });
+    expect(readDotenv(r.dir, 'build-package')).toMatchObject({ BUILD_PACKAGE_EXIT_CODE: '0' });
     expectNoLeaks({ secrets, texts: { all, unit, pkg }, dirs: [path.join(r.dir, '.gitlab-ci-local', 'artifacts')] });
   }, 300_000);
 

@@ -108,7 +108,9 @@ describe('GitLab template under gitlab-ci-local', () => {
       expect(status(r)).toMatch(/^exit 0/);
       expect(r.stdout).toContain(`key-sha=${key.sha}`);
       expect(r.stdout).toContain(`derived=${key.pub}`);
-      const keyFile = dotenvOf(r.dir, 'ssh-key')?.SSH_KEY_KEY_FILE;
+      // The key file's path is this job's only: printed, never in the dotenv report.
+      expect(dotenvOf(r.dir, 'ssh-key')).not.toHaveProperty('SSH_KEY_KEY_FILE');
+      const keyFile = /^(?:.*> )?key-file=(.*)$/m.exec(r.stdout)?.[1];
       expect(keyFile).toMatch(/shipline-ssh-[^/]+\/id_key$/);
       expect(fs.existsSync(path.dirname(keyFile!))).toBe(false);
       expect(fs.existsSync(path.join(r.dir, '.shipline/env'))).toBe(false);

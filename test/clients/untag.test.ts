@@ -53,7 +53,9 @@ describe('generated wrappers', () => {
     expect(inputs['dry-run']!.default).toBe(false);
     const job = body!['$[[ inputs.job-name ]]']!;
     expect(job.rules).toEqual([{ if: '$CI_MERGE_REQUEST_IID', when: 'manual', allow_failure: true }]);
-    expect((job.script as string[]).join('\n')).not.toContain('$[[ inputs.');
+    // Only the user's own command lists (array inputs) are interpolated into script.
+    const own = ['$[[ inputs.before-script ]]', '$[[ inputs.script ]]'];
+    expect((job.script as string[]).filter((l) => !own.includes(l)).join('\n')).not.toContain('$[[ inputs.');
   });
 });
 
@@ -159,7 +161,7 @@ describeBench(['registries'], 'untag clients', (env: BenchEnv) => {
         'after-cleanup': {
           stage: '.post',
           needs: ['destroy-review'],
-          script: ['echo "removed=$UNTAG_DELETED kept=$UNTAG_KEPT"'],
+          script: ['echo "removed=$DESTROY_REVIEW_DELETED kept=$DESTROY_REVIEW_KEPT"'],
           rules: [{ if: '$CI_MERGE_REQUEST_IID' }],
         },
       };
@@ -181,10 +183,10 @@ describeBench(['registries'], 'untag clients', (env: BenchEnv) => {
         expect(log).toContain(`untag ${image}: MR-12 (method registry)`);
         expect(log).toContain(`${image}:MR-12: deleted (${mr.digest})`);
         expect(r.dotenv('destroy-review')).toEqual({
-          UNTAG_DELETED: 'MR-12',
-          UNTAG_WOULD_DELETE: '',
-          UNTAG_KEPT: '',
-          UNTAG_MISSING: '',
+          DESTROY_REVIEW_DELETED: 'MR-12',
+          DESTROY_REVIEW_WOULD_DELETE: '',
+          DESTROY_REVIEW_KEPT: '',
+          DESTROY_REVIEW_MISSING: '',
         });
         expect(r.stdout).toContain('removed=MR-12 kept=');
         expect(await skopeoFinds(`${image}:MR-12`, cfg.path)).toBe(false);

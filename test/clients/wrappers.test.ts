@@ -52,13 +52,14 @@ describe.each(steps)('%s', (step) => {
     for (const job of Object.values(body)) {
       for (const key of ['script', 'before_script', 'after_script'] as const) {
         for (const line of (job[key] as string[] | undefined) ?? []) {
-          // The one exception: the user's own commands, given as an array input.
-          if (line === '$[[ inputs.script ]]') continue;
+          // The one exception: the user's own commands, given as array inputs.
+          if (line === '$[[ inputs.script ]]' || line === '$[[ inputs.before-script ]]') continue;
           expect([key, line]).toEqual([key, expect.not.stringContaining('$[[ inputs.')]);
         }
       }
       for (const [name, value] of Object.entries((job.variables as Record<string, string>) ?? {})) {
-        if (name.startsWith('SHIPLINE_INPUT_')) expect(value).toMatch(/^\$\[\[ inputs\.[a-z0-9-]+ \]\]$/);
+        if (name.startsWith('SHIPLINE_INPUT_') || /^SHIPLINE_(AWS_|ECR_|AUTH_)/.test(name))
+          expect(value).toMatch(/^\$\[\[ inputs\.[a-z0-9-]+ \]\]$/);
       }
     }
   });

@@ -85,10 +85,25 @@ export function createEcr(cfg: BenchConfig, store: CredentialStore): Endpoint {
     encryptionConfiguration: { encryptionType: 'AES256' },
   });
 
+  /** Every repository pushed to: Distribution pages the catalog (at most 1000 a page); bounded at 20 pages. */
   async function catalog(): Promise<string[]> {
-    const r = await fetch(`${registry}/v2/_catalog?n=10000`, { headers: { authorization: basic } });
-    if (!r.ok) return [];
-    return ((await r.json()) as { repositories?: string[] }).repositories ?? [];
+    const names: string[] = [];
+    let next: string | undefined = `${registry}/v2/_catalog?n=1000`;
+    for (let page = 0; next && page < 20; page++) {
+      const r: Response = await fetch(next, { headers: { authorization: basic } });
+      if (!r.ok) break;
+      names.push(...(((await r.json()) as { repositories?: string[] }).repositories ?? []));
+      const link = /<([^>]+)>;\s*rel="next"/.exec(r.headers.get('link') ?? '')?.[1];
+      next = link ? new URL(link, registry).toString() : undefined;
+    }
+    return names;
+  }
+
+  /** Whether the registry holds the repository (pushed to, never created): one tags/list call, however many repositories the bench holds. */
+  async function pushedTo(name: string): Promise<boolean> {
+    const r = await fetch(`${registry}/v2/${name}/tags/list?n=1`, { headers: { authorization: basic } });
+    await r.arrayBuffer();
+    return r.ok;
   }
 
   async function repo(name: unknown): Promise<Repo> {
@@ -96,7 +111,7 @@ export function createEcr(cfg: BenchConfig, store: CredentialStore): Endpoint {
       throw new EcrError('InvalidParameterException', 'repositoryName must be provided');
     const known = repos.find((r) => r.name === name);
     if (known) return known;
-    if ((await catalog()).includes(name)) return { name, mutability: 'MUTABLE', createdAt: Date.now() / 1000 };
+    if (await pushedTo(name)) return { name, mutability: 'MUTABLE', createdAt: Date.now() / 1000 };
     throw new EcrError(
       'RepositoryNotFoundException',
       `The repository with name '${name}' does not exist in the registry with id '${cfg.account}'`,

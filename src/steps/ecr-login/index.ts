@@ -5,6 +5,8 @@ import { retryInputs } from '../shared/aws';
 import { main } from './main';
 import { post } from './post';
 
+const retry = retryInputs('ECR');
+
 export const inputs = {
   region: {
     description: 'AWS region of the registries (ECR Public always uses us-east-1).',
@@ -36,7 +38,8 @@ export const inputs = {
       'Remove exactly the entries this step added when the job ends (post / after_script), restoring any entry they replaced.',
     default: true,
   },
-  ...retryInputs('ECR'),
+  'retry-max-attempts': { ...retry['retry-max-attempts'], form: 'a whole number from 1 to 20' },
+  'timeout-seconds': { ...retry['timeout-seconds'], form: 'a whole number of seconds from 5 to 900' },
 } as const satisfies InputSpecs;
 
 export type Inputs = InputValues<typeof inputs>;
@@ -56,9 +59,19 @@ export default defineStep({
       description: 'The first registry host logged in to (e.g. `123456789012.dkr.ecr.eu-west-1.amazonaws.com`).',
     },
     registries: { description: 'Every registry host logged in to, one per line.' },
-    'docker-config': { description: 'Path of the docker config holding the entries.' },
+    'docker-config': { description: 'Path of the docker config holding the entries.', local: true },
+    // amazon-ecr-login's pair for service containers (`credentials:` of a job's `services`).
+    'docker_username_*': {
+      description:
+        'amazon-ecr-login’s user name output per registry, the host with `.`/`:` as `_` (`docker_username_123456789012_dkr_ecr_eu_west_1_amazonaws_com`): `AWS`.',
+    },
+    'docker_password_*': {
+      description:
+        'The matching password (the ECR token), for `services.<name>.credentials` on GitHub; masked, and GitLab keeps it out of the dotenv report.',
+      secret: true,
+    },
   },
-  gitlab: { stage: 'build', userScript: true },
+  gitlab: { stage: 'build', userScript: true, dockerConfig: true },
   lazy: () => import('./lazy'),
   main: (ctx) => main(ctx),
   post: (ctx) => post(ctx),

@@ -59,6 +59,11 @@ export async function main(ctx: StepCtx): Promise<void> {
   ctx.setOutput('registry', hosts[0]!);
   ctx.setOutput('registries', hosts.join('\n'));
   ctx.setOutput('docker-config', path);
+  for (const a of auths) {
+    const id = a.registry.replace(/[^A-Za-z0-9]/g, '_');
+    ctx.setOutput(`docker_username_${id}`, a.username);
+    ctx.setOutput(`docker_password_${id}`, a.password);
+  }
 }
 
 /** GetAuthorizationToken, after every input check passed: lazy.js loads only now. */

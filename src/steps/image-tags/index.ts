@@ -12,9 +12,15 @@ export const inputs = {
     form: 'key=value lines',
     check: (v: string) => (v.indexOf('=') > 0 ? undefined : `'${v}' is not key=value`),
   },
-  'sep-tags': { description: 'Separator of the `tags` and `tag-names` outputs (default a newline).' },
-  'sep-labels': { description: 'Separator of the `labels` output (default a newline).' },
-  'sep-annotations': { description: 'Separator of the `annotations` output (default a newline).' },
+  'sep-tags': {
+    description: 'Separator of the `tags` and `tag-names` outputs (default a newline), kept as given (spaces too).',
+    trim: false,
+  },
+  'sep-labels': { description: 'Separator of the `labels` output (default a newline), kept as given.', trim: false },
+  'sep-annotations': {
+    description: 'Separator of the `annotations` output (default a newline), kept as given.',
+    trim: false,
+  },
 } as const;
 
 export default defineStep({

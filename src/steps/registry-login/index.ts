@@ -30,6 +30,12 @@ export const inputs = {
       'docker/login-action’s `registry-auth`: a YAML (or JSON) list of `registry` / `username` / `password` objects. Not with `registry`, `username`, `password`, `ecr` or `scope`.',
     secret: true,
   },
+  'auth-config-variable': {
+    description:
+      'NAME of a CI variable holding a docker config JSON, raw or base64 (e.g. `HARBOR_ROBOT_CREDS_JSON`, the shape kaniko-build reads): each `auths` entry is logged in to. Not with `registry-auth`.',
+    regex: '[A-Za-z_][A-Za-z0-9_]*',
+    form: 'a variable name (letters, digits, _), not its value',
+  },
   ecr: {
     description:
       '`auto`: an ECR host (`<account>.dkr.ecr.<region>.amazonaws.com`, `public.ecr.aws`) is refused unless the user name is `AWS` (a token from `aws ecr get-login-password`), pointing at the ecr-login step; `false`: log in to it like any registry; `true`: refused (use ecr-login).',
@@ -65,13 +71,14 @@ export default defineStep({
     registries: { description: 'Every registry logged in to, one per line.' },
     'docker-config': {
       description: 'The private docker config directory (also exported as `DOCKER_CONFIG`).',
+      local: true,
     },
   },
   exports: {
     DOCKER_CONFIG:
       'always: the private directory holding `config.json` with the new entries; docker, buildah, skopeo, crane, kaniko and shipline’s own steps read it',
   },
-  gitlab: { stage: 'build', sourceEnv: true, userScript: true },
+  gitlab: { stage: 'build', sourceEnv: true, userScript: true, dockerConfig: true },
   main: (ctx) => main(ctx),
   post: (ctx) => post(ctx),
 });

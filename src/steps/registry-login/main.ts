@@ -10,6 +10,7 @@ import { RegistryClient } from '../../lib/registry/client';
 import { addAuths, dockerConfigPath, fileFingerprint, seedPrivateConfig } from '../../lib/registry/docker-config';
 import { isShiplineError, withHint } from '../../lib/util/errors';
 import { ownedPath } from '../../lib/util/paths';
+import { InputError } from '../../runtime/inputs';
 import type { Inputs } from './index';
 import { planLogin, type Login } from './plan';
 
@@ -25,7 +26,7 @@ export const CONFIG_DIR_PREFIX = 'shipline-docker-';
 export const CONFIG_DIR_SHAPE = /^shipline-docker-[A-Za-z0-9]{6}$/;
 
 export async function main(ctx: StepCtx): Promise<void> {
-  const plan = planLogin(ctx.inputs, ctx.env);
+  const plan = planLogin(ctx.inputs, ctx.env, (v) => ctx.secret(v));
   for (const l of plan.logins) {
     ctx.secret(l.password);
     ctx.secret(Buffer.from(`${l.username}:${l.password}`).toString('base64'));
@@ -76,6 +77,13 @@ export function explain(err: unknown, l: Pick<Login, 'host' | 'source' | 'input'
     return withHint(
       err,
       `${l.host} rejected the user name or password from ${l.source}: check them (an access token needs at least read access to the registry), then re-run`,
+    );
+  // Credentials too long for the registry's request headers: the input's problem.
+  if (err.data.status === 431 || / HTTP 431\b/.test(err.message))
+    return new InputError(
+      l.input === 'registry' ? 'password' : l.input,
+      `${l.host} refused the login request as too large (HTTP 431): the user name or password from ${l.source} is longer than its headers allow`,
+      'give the access token itself (not a file’s content or several values in one)',
     );
   if (err.kind === 'transient' || err.data.unreachable === true)
     return withHint(err, `check the registry address in ${l.input} and that the runner can reach ${l.host}`);

@@ -4,6 +4,8 @@
 // Every problem is an InputError (exit 2) naming the input; no value of a secret is shown.
 import { parseEcrHost } from '../../lib/registry/ecr-host';
 import { registryKey } from '../../lib/registry/docker-config';
+import { dockerConfigFromVariable } from '../../lib/build/registry-auth';
+import { ofKind } from '../../lib/util/errors';
 import type { Env } from '../../lib/util/env';
 import { InputError } from '../../runtime/inputs';
 import type { Inputs } from './index';
@@ -32,6 +34,7 @@ const VAR_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const DOCKER_HUB = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io']);
 /** The shortest secret the runners (and shipline's redaction) mask. */
 export const MIN_PASSWORD = 4;
+const MAX_USERNAME = 255;
 const ECR_HINT =
   'ECR passwords come from the ECR API: run assume-role, then the ecr-login step (it writes the same docker config entries); or pass a token from `aws ecr get-login-password` with username AWS';
 
@@ -63,6 +66,8 @@ function complete(
   env: Env,
 ): Login {
   let { username, password } = given;
+  // Lines of a list input carry their own credentials: a problem is that input's.
+  const listed = input === 'registries' || input === 'auth-config-variable';
   let source = given.source;
   const lower = host.toLowerCase();
   if (lower === 'ghcr.io' && onGithub(env)) {
@@ -95,20 +100,28 @@ function complete(
         ? 'write the line as `<host> <USERNAME_VARIABLE> <PASSWORD_VARIABLE>`'
         : 'give username and password (on GitHub: password: ${{ secrets.REGISTRY_TOKEN }})',
     );
-  if (!username)
-    throw new InputError(input === 'registries' ? input : 'username', `is required for ${host} (${source})`);
-  if (!password)
-    throw new InputError(input === 'registries' ? input : 'password', `is required for ${host} (${source})`);
+  const give = listed ? 'set the variables the line names' : 'give username and password together';
+  username = username?.trim();
+  if (!username) throw new InputError(listed ? input : 'username', `is required for ${host} (${source})`, give);
+  if (!password) throw new InputError(listed ? input : 'password', `is required for ${host} (${source})`, give);
   // docker login --password-stdin drops the line end a secret file or `echo` adds.
   password = password.replace(/\r?\n$/, '');
   if (/[\r\n]/.test(username) || username.includes(':'))
     throw new InputError(
-      input === 'registries' ? input : 'username',
+      listed ? input : 'username',
       `the user name for ${host} (${source}) holds a colon or a line break, which basic auth cannot carry`,
+      'give the account name alone (a robot account like robot$ci is fine); the password goes in password',
+    );
+  // A registry answers a huge Authorization header with 431: say so before asking it.
+  if (username.length > MAX_USERNAME)
+    throw new InputError(
+      listed ? input : 'username',
+      `the user name for ${host} (${source}) is ${username.length} characters long; registries take at most ${MAX_USERNAME}`,
+      'give the account name, not a token or a file’s content',
     );
   if (password.trim().length < MIN_PASSWORD)
     throw new InputError(
-      input === 'registries' ? input : 'password',
+      listed ? input : 'password',
       `the password for ${host} (${source}) is shorter than ${MIN_PASSWORD} characters: it could not be masked in logs`,
       'use the registry’s access token, not a short password',
     );
@@ -116,7 +129,7 @@ function complete(
     throw new InputError('ecr', 'true is not supported: this step does not call the ECR API', ECR_HINT);
   if (i.ecr === 'auto' && isEcrHost(host) && username !== 'AWS')
     throw new InputError(
-      input === 'registries' ? input : 'registry',
+      listed ? input : 'registry',
       `${host} is an Amazon ECR registry and the user name is not AWS`,
       `${ECR_HINT} (or set ecr: false to log in with these credentials as they are)`,
     );
@@ -250,7 +263,49 @@ export function parseRegistryAuth(text: string): AuthItem[] {
 }
 const keysHint = 'each item takes registry, username, password (ecr and scope as docker/login-action)';
 
-export function planLogin(i: Inputs, env: Env): LoginPlan {
+const REGISTRY_AUTH_FORM =
+  'give a YAML list of `- registry: …` / `username: …` / `password: …` maps (docker/login-action’s registry-auth), or a JSON array of such objects';
+
+/** registry-auth's own errors, each with the form to write. */
+function withAuthHint<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (!(err instanceof InputError) || err.hint) throw err;
+    const prefix = `input '${err.input}': `;
+    throw new InputError(err.input, err.message.replace(prefix, ''), REGISTRY_AUTH_FORM);
+  }
+}
+
+/** The `auths` of the docker config JSON in the variable `auth-config-variable` names. */
+function fromConfigVariable(i: Inputs, env: Env, secret: (v: string) => void): Login[] {
+  const name = i.authConfigVariable!;
+  let auth;
+  try {
+    auth = dockerConfigFromVariable(env, name, secret);
+  } catch (err) {
+    const e = ofKind(err, 'not-found', 'invalid');
+    if (!e || typeof e.data.why !== 'string') throw err;
+    throw new InputError('auth-config-variable', `variable ${name} ${e.data.why}`, e.hint);
+  }
+  if (Object.keys(auth.credHelpers).length)
+    throw new InputError(
+      'auth-config-variable',
+      `variable ${name} has credHelpers (${Object.keys(auth.credHelpers).join(', ')}), which registry-login cannot check or write`,
+      'give those registries as auths entries, or log in to ECR with the ecr-login step',
+    );
+  return auth.credentials.map((c) =>
+    complete(
+      'auth-config-variable',
+      hostOf('auth-config-variable', c.registry),
+      { username: c.username, password: c.password, source: `variable ${name}` },
+      i,
+      env,
+    ),
+  );
+}
+
+export function planLogin(i: Inputs, env: Env, secret: (v: string) => void = () => {}): LoginPlan {
   if (i.scope)
     throw new InputError(
       'scope',
@@ -267,8 +322,8 @@ export function planLogin(i: Inputs, env: Env): LoginPlan {
         `cannot be used with ${[...others, ...(i.ecr !== 'auto' ? ['ecr'] : [])].join(', ')}`,
         'put every registry into registry-auth, or use registry/username/password and registries',
       );
-    const items = parseRegistryAuth(auth);
-    if (!items.length) throw new InputError('registry-auth', 'holds no registry');
+    const items = withAuthHint(() => parseRegistryAuth(auth));
+    if (!items.length) throw new InputError('registry-auth', 'holds no registry', REGISTRY_AUTH_FORM);
     items.forEach((item, k) => {
       if (item.scope) throw new InputError('registry-auth', `item ${k + 1}: scope is not supported (buildx only)`);
       if (item.ecr !== undefined && !['auto', 'true', 'false'].includes(item.ecr))
@@ -285,7 +340,20 @@ export function planLogin(i: Inputs, env: Env): LoginPlan {
       );
     });
   }
-  const single = i.registry || i.username || i.password || (auth === undefined && i.registries.length === 0);
+  if (i.authConfigVariable) {
+    if (auth !== undefined)
+      throw new InputError(
+        'auth-config-variable',
+        'cannot be used with registry-auth',
+        'give the registries in one of them',
+      );
+    logins.push(...fromConfigVariable(i, env, secret));
+  }
+  const single =
+    i.registry ||
+    i.username ||
+    i.password ||
+    (auth === undefined && !i.authConfigVariable && i.registries.length === 0);
   if (auth === undefined && single) {
     const host = i.registry ? hostOf('registry', i.registry) : (gitlabRegistry(env) ?? 'docker.io');
     logins.push(

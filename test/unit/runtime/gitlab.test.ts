@@ -173,3 +173,83 @@ describe('nothing is read back from the checkout', () => {
     expect(c.err.join('')).toMatch(/refusing the private directory .*mode is 777, not 700/);
   });
 });
+
+describe('dotenv names per job', () => {
+  const read = (j: ReturnType<typeof job>) =>
+    gitlabParse(readFileSync(join(j.workspace, '.shipline/outputs.env'), 'utf8'));
+
+  test('two jobs of one step write names a later job tells apart', async () => {
+    const app = job();
+    const tools = job();
+    const step = outputStep('build-push', { digest: 'sha256:' + 'a'.repeat(64) });
+    for (const [j, name] of [
+      [app, 'build-app'],
+      [tools, 'build tools'],
+    ] as const) {
+      const env = { ...j.env, SHIPLINE_STEP: 'build-push', SHIPLINE_OUTPUT_PREFIX: name };
+      expect(await runStep(step, { env, ...capture() })).toBe(0);
+    }
+    expect(Object.keys(read(app))).toEqual(['BUILD_APP_DIGEST']);
+    expect(Object.keys(read(tools))).toEqual(['BUILD_TOOLS_DIGEST']);
+  });
+
+  test('the default job name gives the step’s own names; a composed step is named under the job', async () => {
+    const j = job();
+    const env = { ...j.env, SHIPLINE_STEP: 'build-push', SHIPLINE_OUTPUT_PREFIX: 'build-push' };
+    expect(await runStep(outputStep('assume-role', { 'aws-account-id': '123456789012' }), { env, ...capture() })).toBe(
+      0,
+    );
+    expect(await runStep(outputStep('build-push', { digest: 'sha256:1' }), { env, ...capture() })).toBe(0);
+    expect(read(j)).toEqual({ BUILD_PUSH_ASSUME_ROLE_AWS_ACCOUNT_ID: '123456789012', BUILD_PUSH_DIGEST: 'sha256:1' });
+  });
+
+  test('a job name that starts with a digit still makes a variable name', async () => {
+    const j = job();
+    const env = { ...j.env, SHIPLINE_STEP: 'image-tags', SHIPLINE_OUTPUT_PREFIX: '2-tags' };
+    expect(await runStep(outputStep('image-tags', { tags: 'a' }), { env, ...capture() })).toBe(0);
+    expect(read(j)).toEqual({ _2_TAGS_TAGS: 'a' });
+  });
+
+  test('local outputs (paths of this job) stay out of the dotenv report but print on stdout', async () => {
+    const j = job();
+    const out: string[] = [];
+    const step = defineStep({
+      name: 'login',
+      description: 'd',
+      inputs: {},
+      outputs: { registry: { description: 'r' }, 'docker-config': { description: 'p', local: true } },
+      main: async (ctx) => {
+        ctx.setOutput('registry', 'r.example.com');
+        ctx.setOutput('docker-config', '/tmp/shipline-1/tmp/docker');
+      },
+    });
+    expect(await runStep(step, { env: j.env, ...capture(), stdout: (s) => void out.push(s) })).toBe(0);
+    expect(read(j)).toEqual({ LOGIN_REGISTRY: 'r.example.com' });
+    expect(out.join('')).toContain('docker-config=/tmp/shipline-1/tmp/docker');
+  });
+
+  test('an undeclared output is a bug, never written', async () => {
+    const j = job();
+    const c = capture();
+    const step = defineStep({
+      name: 'sloppy',
+      description: 'd',
+      inputs: {},
+      outputs: {},
+      main: async (ctx) => ctx.setOutput('stale-path', '/home/runner/x'),
+    });
+    expect(await runStep(step, { env: j.env, ...c })).toBe(1);
+    expect(c.err.join('')).toMatch(/undeclared output 'stale-path'.*\n.*shipline bug/);
+  });
+});
+
+test('.shipline/ ignores itself: git status of the checkout stays clean', async () => {
+  const j = job();
+  const { execFileSync } = await import('node:child_process');
+  execFileSync('git', ['init', '-q', j.workspace]);
+  expect(await runStep(outputStep('image-tags', { tags: 'a' }), { env: j.env, ...capture() })).toBe(0);
+  expect(readFileSync(join(j.workspace, '.shipline/.gitignore'), 'utf8')).toBe('*\n');
+  expect(
+    execFileSync('git', ['status', '--porcelain', '--untracked-files=all'], { cwd: j.workspace, encoding: 'utf8' }),
+  ).toBe('');
+});

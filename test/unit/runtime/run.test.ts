@@ -184,8 +184,9 @@ describe('GitHub runtime', () => {
     expect(readFileSync(files.GITHUB_OUTPUT!, 'utf8')).toMatch(
       /^greeting<<ghadelimiter_[0-9a-f-]+\nhello gh\nsecond line\nghadelimiter_/,
     );
-    expect(readFileSync(files.GITHUB_ENV!, 'utf8')).toContain('DEMO_VAR<<ghadelimiter_');
-    expect(readFileSync(files.GITHUB_STATE!, 'utf8')).toMatch(/^created<<ghadelimiter_[^\n]+\n"thing-1"\n/);
+    // One-line values as `name=value` (the runner splits at the first `=`), others as heredocs.
+    expect(readFileSync(files.GITHUB_ENV!, 'utf8')).toMatch(/^DEMO_VAR=it's here\nDEMO_SECRET<<ghadelimiter_/);
+    expect(readFileSync(files.GITHUB_STATE!, 'utf8')).toMatch(/^created="thing-1"\n/);
     expect(
       await runStep(step, { env: { ...env, STATE_created: JSON.stringify('thing-1') }, post: true, ...capture() }),
     ).toBe(0);
@@ -285,5 +286,61 @@ describe('secrets too short to mask', () => {
     expect(out).not.toContain('::add-mask::');
     expect(out).toContain('about abc and xyz');
     expect(out.match(/::warning::a secret value shorter than 4 characters/g)).toHaveLength(1);
+  });
+});
+
+describe('SHIPLINE_INPUT_* variables belong to the template’s own step', () => {
+  const seen: Record<string, unknown>[] = [];
+  const step = (name: string) =>
+    defineStep({
+      name,
+      description: 'd',
+      inputs: { images: { type: 'list', description: 'i' }, region: { description: 'r' } },
+      outputs: {},
+      main: async (ctx) => void seen.push({ ...ctx.inputs }),
+    });
+  const quiet = () => {
+    const err: string[] = [];
+    return { err, stdout: () => {}, stderr: (s: string) => void err.push(s) };
+  };
+  const base = () => ({ SHIPLINE_RUN_DIR: mkdtempSync(join(tmpdir(), 'shipline-run-')) + '/r' });
+
+  test('a composed step ignores the template step’s variables and takes its flags', async () => {
+    seen.length = 0;
+    const env = { ...base(), SHIPLINE_STEP: 'build-push', SHIPLINE_INPUT_REGION: 'eu-west-1' };
+    expect(await runStep(step('assume-role'), { env, argv: [], ...quiet() })).toBe(0);
+    expect(await runStep(step('assume-role'), { env, argv: ['--region', 'us-east-2'], ...quiet() })).toBe(0);
+    expect(await runStep(step('build-push'), { env, argv: [], ...quiet() })).toBe(0);
+    expect(seen.map((s) => s.region)).toEqual([undefined, 'us-east-2', 'eu-west-1']);
+  });
+
+  test('a typo in the template step’s variables is exit 2 with did-you-mean', async () => {
+    const c = quiet();
+    const env = { ...base(), SHIPLINE_STEP: 'build-push', SHIPLINE_INPUT_IMAGE: 'r.example.com/app' };
+    expect(await runStep(step('build-push'), { env, argv: [], ...c })).toBe(2);
+    expect(c.err.join('')).toMatch(
+      /SHIPLINE_INPUT_IMAGE is not an input of build-push[\s\S]*did you mean SHIPLINE_INPUT_IMAGES\?/,
+    );
+  });
+
+  test('outside a template (SHIPLINE_STEP unset) an unknown one only warns', async () => {
+    const c = quiet();
+    const env = { ...base(), SHIPLINE_INPUT_IMAGE: 'r.example.com/app' };
+    expect(await runStep(step('image-tags'), { env, argv: [], ...c })).toBe(0);
+    expect(c.err.join('')).toMatch(
+      /warning: variable SHIPLINE_INPUT_IMAGE is not an input of image-tags \(ignored; did you mean SHIPLINE_INPUT_IMAGES\?\)/,
+    );
+  });
+});
+
+describe('trim: false inputs keep whitespace (docker/metadata-action’s sep-tags)', () => {
+  const specs = { sep: { description: 's', trim: false }, plain: { description: 'p' } } as const;
+  test.each([
+    [' ', ' '],
+    ['\n', '\n'],
+    [', ', ', '],
+    ['', undefined],
+  ])('%j → %j', (raw, want) => {
+    expect(parseInputs(specs, { sep: raw, plain: '  x  ' })).toEqual({ sep: want, plain: 'x' });
   });
 });

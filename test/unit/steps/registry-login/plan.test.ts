@@ -356,3 +356,52 @@ describe('hostile values: every input either plans or is an input error (exit 2)
     expect(planned).toBeGreaterThan(0);
   });
 });
+
+describe('auth-config-variable: a docker config JSON held in a variable', () => {
+  const b64 = (s: string) => Buffer.from(s).toString('base64');
+  const json = JSON.stringify({
+    auths: {
+      'harbor.example.com': { auth: b64(`robot$ci:${SECRET}`) },
+      'https://index.docker.io/v1/': { username: 'me', password: `${SECRET}-hub` },
+    },
+  });
+  test('each auths entry is a login from that variable, raw or base64', () => {
+    for (const value of [json, b64(json)]) {
+      const masked: string[] = [];
+      const p = planLogin(parse({ 'auth-config-variable': 'HARBOR_JSON' }), { HARBOR_JSON: value }, (v) =>
+        masked.push(v),
+      );
+      expect(p.logins.map((l) => [l.host, l.username, l.source])).toEqual([
+        ['harbor.example.com', 'robot$ci', 'variable HARBOR_JSON'],
+        ['docker.io', 'me', 'variable HARBOR_JSON'],
+      ]);
+      expect(masked).toEqual(expect.arrayContaining([SECRET, `${SECRET}-hub`]));
+    }
+  });
+  test.each([
+    [{}, /variable HARBOR_JSON is not set/],
+    [{ HARBOR_JSON: 'not json' }, /variable HARBOR_JSON is neither JSON nor base64/],
+    [{ HARBOR_JSON: '{"auths":{}}' }, /variable HARBOR_JSON has no registry entries/],
+    [
+      { HARBOR_JSON: '{"credHelpers":{"1.dkr.ecr.eu-west-1.amazonaws.com":"ecr-login"}}' },
+      /credHelpers .*ecr-login step/,
+    ],
+  ])('%j → exit 2 naming the input', (env, message) => {
+    const err = inputError(() => plan({ 'auth-config-variable': 'HARBOR_JSON' }, env as Record<string, string>));
+    expect(err.input).toBe('auth-config-variable');
+    expect(`${err.message} ${err.hint ?? ''}`).toMatch(message);
+  });
+  test('a value instead of a name, and together with registry-auth, are refused', () => {
+    expect(() => parse({ 'auth-config-variable': '{"auths":{}}' })).toThrow(/auth-config-variable/);
+    const err = inputError(() =>
+      plan(
+        {
+          'auth-config-variable': 'HARBOR_JSON',
+          'registry-auth': '- registry: x.example\n  username: u\n  password: pppp',
+        },
+        { HARBOR_JSON: json },
+      ),
+    );
+    expect(err.message).toMatch(/cannot be used with registry-auth/);
+  });
+});
