@@ -72,9 +72,11 @@ describeBench(
       const log = r.jobLog('build-image');
       expect(r.stdout).not.toMatch(/refresh-lock/);
       const dotenv = gitlabDotenv(r.dir, 'build-image');
-      expect(dotenv?.BUILD_PUSH_TAGS).toBe(`${image}:MR-7`);
-      expect(dotenv?.BUILD_PUSH_DIGEST).toMatch(/^sha256:[a-f0-9]{64}$/);
-      expect(skopeoDigest(`${image}:MR-7`)).toBe(dotenv?.BUILD_PUSH_DIGEST);
+      // named by the job (build-image), so two build-push jobs never share a name
+      expect(dotenv?.BUILD_IMAGE_TAGS).toBe(`${image}:MR-7`);
+      expect(dotenv?.BUILD_IMAGE_DIGEST).toMatch(/^sha256:[a-f0-9]{64}$/);
+      expect(skopeoDigest(`${image}:MR-7`)).toBe(dotenv?.BUILD_IMAGE_DIGEST);
+      expect(dotenv?.BUILD_IMAGE_IMAGE).toBe(`${image}@${dotenv?.BUILD_IMAGE_DIGEST}`);
       // the smoke stage was built (its RUN may come from the engine's cache of an earlier run)
       expect(log).toMatch(
         /Smoke test: build stage smoke-test[\s\S]*Step \d+\/\d+ : RUN sh \.\/app\.sh --self-test[\s\S]*Build target-image/,
@@ -108,9 +110,9 @@ describeBench(
       if (r.exitCode !== 0) throw fail(r);
       const sha = spawnSync('git', ['rev-parse', 'HEAD'], { cwd: r.dir, encoding: 'utf8' }).stdout.trim();
       const dotenv = gitlabDotenv(r.dir, 'build-image');
-      expect(dotenv?.BUILD_PUSH_TAGS).toBe(`${image}:${sha.slice(0, 8)} ${image}:latest`);
-      expect(skopeoDigest(`${image}:${sha.slice(0, 8)}`)).toBe(dotenv?.BUILD_PUSH_DIGEST);
-      expect(skopeoDigest(`${image}:latest`)).toBe(dotenv?.BUILD_PUSH_DIGEST);
+      expect(dotenv?.BUILD_IMAGE_TAGS).toBe(`${image}:${sha.slice(0, 8)} ${image}:latest`);
+      expect(skopeoDigest(`${image}:${sha.slice(0, 8)}`)).toBe(dotenv?.BUILD_IMAGE_DIGEST);
+      expect(skopeoDigest(`${image}:latest`)).toBe(dotenv?.BUILD_IMAGE_DIGEST);
     }, 600_000);
 
     it('lock refresh job: the refreshed deps.lock becomes a job artifact; nothing is pushed or left behind', async () => {
@@ -126,7 +128,8 @@ describeBench(
       if (r.exitCode !== 0) throw fail(r);
       const artifact = path.join(r.dir, '.gitlab-ci-local', 'artifacts', 'refresh-lock', 'deps.lock');
       expect(fs.readFileSync(artifact, 'utf8')).toBe('alpha==1.1.0\nbeta==2.3.1\n');
-      expect(gitlabDotenv(r.dir, 'refresh-lock')?.BUILD_PUSH_DIGEST).toBe('');
+      expect(gitlabDotenv(r.dir, 'refresh-lock')?.REFRESH_LOCK_DIGEST).toBe('');
+      expect(gitlabDotenv(r.dir, 'refresh-lock')?.REFRESH_LOCK_IMAGE).toBe('');
       expect(skopeoDigest(`${image}:latest`)).toBeUndefined();
       expect(stepTemporaries()).toEqual(before);
     }, 600_000);
@@ -185,6 +188,7 @@ describeBench(['docker', 'registry-open'], 'build-push on GitHub (bundle as the 
         expect(r.postExitCode).toBe(0);
         expect(r.outputs.tags!.split('\n')).toEqual(ev.tags.map((t) => `${image}:${t}`));
         for (const t of ev.tags) expect(skopeoDigest(`${image}:${t}`)).toBe(r.outputs.digest);
+        expect(r.outputs.image).toBe(`${image}@${r.outputs.digest}`);
         expect(r.summary).toContain(r.outputs.digest!);
         expect(r.stdout).toContain('::group::Build target-image');
         expect(stepTemporaries()).toEqual(before);

@@ -70,8 +70,10 @@ describe('kaniko-build wrappers', () => {
         (e) => !/^header: \/spec must NOT have additional properties \{"additionalProperty":"component"\}/.test(e),
       ),
     ).toEqual([]);
-    const script = text.slice(text.indexOf('  script:'));
-    expect(script).not.toMatch(/\$\[\[\s*inputs\./);
+    // the job's script runs the steps; only the user's own line arrays (before-script, script) are inputs there
+    const body = text.slice(text.indexOf('\n---'));
+    const script = body.slice(body.indexOf('  script:'));
+    expect(script).not.toMatch(/\$\[\[\s*inputs\.(?!(before-)?script\b)/);
   });
 });
 

@@ -156,14 +156,14 @@ describeBench(
       expect(second.stderr).toContain(`${image}:MR-7: not found (skipped)`);
       expect(second.stderr).toContain(`${image}:latest: pulled`);
       // every Dockerfile instruction, from the builder's own output: the next line after
-      // `Step n/m : <instruction>` is ` ---> Using cache`. (The builder appends the CI labels
-      // as LABEL steps after them; the version label differs per pipeline: MR-7 vs the sha.)
+      // `Step n/m : <instruction>` is ` ---> Using cache`. (build-push adds the CI labels as one
+      // LABEL line after them; the version label differs per pipeline: MR-7 vs the sha.)
       const log = second.stderr.split('\n');
       const steps = log
         .map((l, i) => ({ l, i }))
         .filter(
           ({ l }) =>
-            /^Step \d+\/\d+ : /.test(l) && !/ : (FROM|ARG) /.test(l) && !/ : LABEL org\.opencontainers\./.test(l),
+            /^Step \d+\/\d+ : /.test(l) && !/ : (FROM|ARG) /.test(l) && !/ : LABEL "org\.opencontainers\./.test(l),
         );
       expect(steps.map(({ l }) => l.replace(/^Step \d+\/\d+ : /, ''))).toEqual([
         `LABEL ${label}`,

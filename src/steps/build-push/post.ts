@@ -1,7 +1,8 @@
 // post / after_script: removes what main saved as temporary, if main could not. Only what
 // state recorded and has the shape of what main creates: containers and images named
-// `shipline-build-push-<10 hex>…`, the private docker config directory under the job's
-// temp dir (after realpath). Anything else in the state is ignored with a warning.
+// `shipline-build-push-<10 hex>…`, the private docker config directory and the work
+// directory (labelled Dockerfile, 0600 secret files) under the job's temp dir (after
+// realpath). Anything else in the state is ignored with a warning.
 import { rmSync } from 'node:fs';
 import { Docker } from '../../lib/docker/docker';
 import { ownedPath } from '../../lib/util/paths';
@@ -23,6 +24,11 @@ export async function cleanup(ctx: StepCtx): Promise<void> {
     const dir = ownedPath(ctx.tempDir, temps.configDir, TEMP_SHAPES.configDir);
     if (dir) rmSync(dir, { recursive: true, force: true });
     else refused.push(String(temps.configDir));
+  }
+  if (temps.workDir !== undefined) {
+    const dir = ownedPath(ctx.tempDir, temps.workDir, TEMP_SHAPES.workDir);
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    else refused.push(String(temps.workDir));
   }
   if (refused.length) ctx.log.warn(`ignoring recorded names this step does not create: ${refused.join(', ')}`);
   const docker = new Docker({ env: ctx.env, cwd: ctx.workspace });

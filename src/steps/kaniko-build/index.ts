@@ -27,9 +27,10 @@ export const inputs = {
   'build-args': {
     type: 'list',
     lines: true,
-    description: 'Build arguments, `NAME=value` per line.',
-    regex: '[A-Za-z_][A-Za-z0-9_]*=[\\s\\S]*',
-    form: 'NAME=value lines',
+    description:
+      "Build arguments, one per line (values may hold commas): `NAME=value`, or `NAME` alone to pass the value of the job variable `NAME` without putting it in argv (both builders read it from their environment), as build-push's. With buildah, the defaults of the Dockerfile's global ARGs (before the first FROM) that a FROM line uses are passed explicitly when not given here (buildah 1.28 does not expand them in FROM). Build arguments are recorded in the image history: never pass secrets this way.",
+    regex: '[A-Za-z_][A-Za-z0-9_]*(=[\\s\\S]*)?',
+    form: 'NAME=value or NAME lines',
   },
   ...TAG_INPUTS,
   cache: {
@@ -68,6 +69,7 @@ export const inputs = {
     description: 'Password or token for `registry` (e.g. `$CI_REGISTRY_PASSWORD`).',
     secret: true,
     check: credentialCheck,
+    form: 'the registry password or token (4 characters or more)',
   },
   'gcp-key-variable': {
     description:
@@ -118,10 +120,15 @@ export default defineStep({
         'Digest of the pushed manifest (kaniko: `--digest-file`; buildah: `--digestfile`). Empty for a buildah build with `push: false`.',
     },
     tags: { description: 'Full image references, one per line.' },
+    image: {
+      description:
+        'The first pushed reference by digest, `<repository>@<digest>` (e.g. `harbor.example.com/team/app@sha256:…`), for later jobs to run exactly what was built; empty without push.',
+    },
     builder: { description: 'The builder that ran: `kaniko` or `buildah`.' },
   },
   gitlab: {
     stage: 'build',
+    registryCredentials: true,
     extraInputs: {
       image: {
         description: 'Job image: needs node >= 20 and git, and buildah (or the kaniko executor at input `executor`).',

@@ -2,7 +2,7 @@
 // any builder runs, install the credentials where the builder reads them, build (a smoke
 // target first), push, report the digest; the credentials and the work dir are removed
 // again here, or by post when main was killed.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Ctx, Json } from '../../runtime/define';
 import { allRegistries, type DaemonlessBuild, type DaemonlessBuilder } from '../../lib/build/daemonless';
@@ -21,11 +21,12 @@ import {
   type RegistryCredential,
 } from '../../lib/build/registry-auth';
 import { dockerConfigPath } from '../../lib/registry/docker-config';
-import { isDigest } from '../../lib/registry/reference';
+import { isDigest, parseReference, repositoryName } from '../../lib/registry/reference';
 import type { Env } from '../../lib/util/env';
 import { ofKind, ShiplineError } from '../../lib/util/errors';
 import { exec } from '../../lib/util/exec';
 import { chooseDaemonlessBuilder } from '../shared/builder';
+import { labelledDockerfile } from '../shared/dockerfile';
 import type { Inputs } from './index';
 import { planKanikoBuild, type KanikoBuildPlan } from './plan';
 
@@ -47,9 +48,16 @@ export const state = (ctx: Pick<StepCtx, 'state'>) => ({
 export async function kanikoBuild(ctx: StepCtx): Promise<void> {
   const i = ctx.inputs;
   // 1. Everything that can be checked is checked before any builder runs.
-  const plan = planKanikoBuild(i, ctx.ci, ctx.workspace);
+  const plan = planKanikoBuild(i, ctx.ci, ctx.workspace, ctx.env);
   const { build } = plan;
+  // The variables the inputs name are inputs too: checked before the job's builder is looked for.
+  const fromVariables = variableCredentials(ctx.env, i, plan, (v) => ctx.secret(v));
   const builder = chooseDaemonlessBuilder(i.builder, i.executor, ctx.env);
+  for (const name of plan.envBuildArgs)
+    if (ctx.env[name] === undefined)
+      ctx.log.warn(
+        `build-args: job variable ${name} is not set (${builder} passes it ${builder === 'kaniko' ? 'empty' : 'unset'})`,
+      );
   const auth = await collectAuth(
     ctx.env,
     i,
@@ -57,6 +65,7 @@ export async function kanikoBuild(ctx: StepCtx): Promise<void> {
     builder,
     (v) => ctx.secret(v),
     (m) => ctx.log.warn(m),
+    fromVariables,
   );
 
   ctx.log.info(
@@ -84,16 +93,15 @@ export async function kanikoBuild(ctx: StepCtx): Promise<void> {
     const digest =
       builder === 'kaniko'
         ? await runKaniko(ctx, build, i, workDir)
-        : await runBuildah(
-            ctx,
-            build,
-            i.isolation || ctx.env.BUILDAH_ISOLATION || 'chroot',
+        : await runBuildah(ctx, forBuildah(ctx, plan, workDir), {
+            isolation: i.isolation || ctx.env.BUILDAH_ISOLATION || 'chroot',
             workDir,
-            installed?.path,
-            i.network,
-          );
+            authFile: installed?.path,
+            network: i.network,
+          });
     ctx.setOutput('digest', digest ?? '');
     ctx.setOutput('tags', build.refs.join('\n'));
+    ctx.setOutput('image', digest && build.push && build.refs[0] ? imageByDigest(build.refs[0], digest) : '');
     ctx.setOutput('builder', builder);
     ctx.summary(
       [
@@ -133,13 +141,44 @@ function namedBy<T>(input: string, read: () => T): T {
 }
 
 /** Reads (and masks) every credential source before anything runs; later sources win per registry. */
+export interface VariableCredentials {
+  fromVariable: BuilderAuth;
+  gcp: RegistryCredential[];
+}
+
+/**
+ * The credentials the variables named by `auth-config-variable` and `gcp-key-variable`
+ * hold, read and masked; an unset or malformed one is an input error naming the input and
+ * the variable (exit 2), raised before the builder is even looked for.
+ */
+export function variableCredentials(
+  env: Env,
+  i: Pick<Inputs, 'authConfigVariable' | 'gcpKeyVariable' | 'gcpRegistries'>,
+  plan: Pick<KanikoBuildPlan, 'build'>,
+  secret: (v: string) => void,
+): VariableCredentials {
+  const variable = i.authConfigVariable;
+  const fromVariable: BuilderAuth = variable
+    ? namedBy('auth-config-variable', () => dockerConfigFromVariable(env, variable, secret))
+    : { credentials: [], credHelpers: {} };
+  let gcp: RegistryCredential[] = [];
+  const gcpVariable = i.gcpKeyVariable;
+  if (gcpVariable) {
+    const gcpRegs = i.gcpRegistries.length ? i.gcpRegistries : allRegistries(plan.build).filter(isGoogleRegistry);
+    gcp = namedBy('gcp-key-variable', () => gcpKeyCredentials(env, gcpVariable, gcpRegs, secret));
+  }
+  return { fromVariable, gcp };
+}
+
 export async function collectAuth(
   env: Env,
   i: Pick<Inputs, 'authConfigVariable' | 'gcpKeyVariable' | 'gcpRegistries' | 'useDockerConfig' | 'kanikoConfigDir'>,
-  plan: KanikoBuildPlan,
+  plan: Pick<KanikoBuildPlan, 'build' | 'login'>,
   builder: DaemonlessBuilder,
   secret: (v: string) => void,
   warn: (m: string) => void,
+  /** The variables' credentials, when main read them already (before choosing the builder). */
+  pre?: VariableCredentials,
 ): Promise<BuilderAuth> {
   const registries = allRegistries(plan.build);
   let existing: RegistryCredential[] = [];
@@ -152,16 +191,7 @@ export async function collectAuth(
     for (const p of paths)
       existing = mergeCredentials(existing, await existingConfigCredentials(p, registries, secret, warn));
   }
-  const variable = i.authConfigVariable;
-  const fromVariable: BuilderAuth = variable
-    ? namedBy('auth-config-variable', () => dockerConfigFromVariable(env, variable, secret))
-    : { credentials: [], credHelpers: {} };
-  let gcp: RegistryCredential[] = [];
-  const gcpVariable = i.gcpKeyVariable;
-  if (gcpVariable) {
-    const gcpRegs = i.gcpRegistries.length ? i.gcpRegistries : registries.filter(isGoogleRegistry);
-    gcp = namedBy('gcp-key-variable', () => gcpKeyCredentials(env, gcpVariable, gcpRegs, secret));
-  }
+  const { fromVariable, gcp } = pre ?? variableCredentials(env, i, plan, secret);
   const pair: RegistryCredential[] = plan.login ? [{ ...plan.login, source: "inputs 'username'/'password'" }] : [];
   const credentials = mergeCredentials(existing, fromVariable.credentials, gcp, pair);
   // The form the config file holds them in, too.
@@ -214,14 +244,44 @@ async function runKaniko(
   return digest;
 }
 
+/** `<repository>@<digest>` of a pushed reference. */
+export const imageByDigest = (ref: string, digest: string): string =>
+  `${repositoryName(parseReference(ref))}@${digest}`;
+
+/** What buildah builds: the smoke build as planned, the main one with its labels in one LABEL line. */
+export interface BuildahBuilds {
+  smoke: DaemonlessBuild;
+  main: DaemonlessBuild;
+}
+
+/**
+ * buildah's builds: the global ARG defaults a FROM line uses passed explicitly (buildah
+ * 1.28 does not expand them in FROM), and the labels as one LABEL instruction at the end of
+ * the built stage in a copy of the Dockerfile in the work dir (buildah makes each --label a
+ * step of its own). The smoke build gets no labels.
+ */
+export function forBuildah(ctx: Pick<StepCtx, 'log'>, plan: KanikoBuildPlan, workDir: string): BuildahBuilds {
+  const { build, argDefaults } = plan;
+  if (argDefaults.args.length) ctx.log.info(`global ARG defaults passed to buildah: ${argDefaults.args.join(', ')}`);
+  if (argDefaults.skipped.length)
+    ctx.log.warn(
+      `global ARGs used in FROM that buildah may not expand (give them in build-args): ${argDefaults.skipped.join(', ')}`,
+    );
+  const withArgs = { ...build, buildArgs: [...build.buildArgs, ...argDefaults.args] };
+  const l = labelledDockerfile(plan.dockerfileText, plan.stages, build.target, build.labels);
+  if (!l.instruction) return { smoke: withArgs, main: withArgs };
+  const dockerfile = join(workDir, 'Dockerfile');
+  writeFileSync(dockerfile, l.text, { mode: 0o600 });
+  return { smoke: withArgs, main: { ...withArgs, dockerfile, labels: l.rest } };
+}
+
 async function runBuildah(
   ctx: RunCtx,
-  build: DaemonlessBuild,
-  isolation: string,
-  workDir: string,
-  authFile: string | undefined,
-  network?: string,
+  builds: BuildahBuilds,
+  o: { isolation: string; workDir: string; authFile: string | undefined; network?: string | undefined },
 ): Promise<string | undefined> {
+  const { isolation, workDir, authFile, network } = o;
+  const build = builds.main;
   const env = { ...ctx.env };
   const buildah = (args: string[], what: string) =>
     exec('buildah', args, {
@@ -238,7 +298,10 @@ async function runBuildah(
     const iid = join(workDir, 'smoke.iid');
     try {
       await ctx.log.group(`buildah smoke build (target ${build.smokeTarget})`, () =>
-        buildah(budArgs(build, { isolation, iidFile: iid, authFile, smoke: true, network }), 'buildah bud (smoke)'),
+        buildah(
+          budArgs(builds.smoke, { isolation, iidFile: iid, authFile, smoke: true, network }),
+          'buildah bud (smoke)',
+        ),
       );
     } finally {
       if (existsSync(iid)) await rmi(readFileSync(iid, 'utf8').trim());

@@ -3,17 +3,26 @@
 // involved, and the username/password pair. Every problem is an input error (exit 2).
 import type { CiContext } from '../../lib/ci/context';
 import { baseImages, registriesOf, type DaemonlessBuild } from '../../lib/build/daemonless';
+import type { Stage } from '../../lib/docker/dockerfile';
 import { normaliseRepository } from '../../lib/registry/reference';
+import type { Env } from '../../lib/util/env';
 import { ShiplineError } from '../../lib/util/errors';
 import { InputError } from '../../runtime/inputs';
-import { planDockerfile } from '../shared/dockerfile';
-import { planTags } from '../shared/tag-inputs';
+import { globalArgDefaults, planDockerfile, withFormHint, type GlobalArgDefaults } from '../shared/dockerfile';
+import { planTags, TAG_INPUTS } from '../shared/tag-inputs';
 import type { Inputs } from './index';
 
 export interface KanikoBuildPlan {
   build: DaemonlessBuild;
   /** The `username`/`password` inputs, for `registry` (default: the first image's). */
   login: { registry: string; username: string; password: string } | undefined;
+  /** The Dockerfile's stages and text (buildah: one LABEL line for the built stage). */
+  stages: Stage[];
+  dockerfileText: string;
+  /** Defaults of the global ARGs a FROM line uses that `build-args` does not give (for buildah). */
+  argDefaults: GlobalArgDefaults;
+  /** Bare `NAME` build arguments, whose values the builder reads from the job's environment. */
+  envBuildArgs: string[];
 }
 
 /** Shorter credentials cannot be masked in a log (each character would be); they are refused. */
@@ -35,9 +44,16 @@ function halfPair(given: 'username' | 'password'): ShiplineError {
   });
 }
 
-export function planKanikoBuild(inputs: Inputs, ci: CiContext, workspace: string): KanikoBuildPlan {
-  const { context, file, stages } = planDockerfile(workspace, inputs);
-  const tags = planTags(ci, inputs);
+export function planKanikoBuild(inputs: Inputs, ci: CiContext, workspace: string, env: Env = {}): KanikoBuildPlan {
+  const { context, file, stages, text } = planDockerfile(workspace, inputs);
+  const argDefaults = globalArgDefaults(text, inputs.buildArgs, env);
+  const envBuildArgs = inputs.buildArgs.filter((a) => !a.includes('='));
+  // The FROM lines as the builder resolves them: given values, job variables, then the defaults.
+  const resolved = [
+    ...inputs.buildArgs.map((a) => (a.includes('=') ? a : `${a}=${env[a] ?? ''}`)),
+    ...argDefaults.args,
+  ];
+  const tags = withFormHint(() => planTags(ci, inputs), TAG_INPUTS);
   if (inputs.push && tags.refs.length === 0) {
     throw tags.images.length
       ? new InputError(
@@ -63,7 +79,7 @@ export function planKanikoBuild(inputs: Inputs, ci: CiContext, workspace: string
     cache: inputs.cache,
     cacheRepo,
     push: inputs.push,
-    pullRegistries: registriesOf(baseImages(stages, inputs.buildArgs)),
+    pullRegistries: registriesOf(baseImages(stages, resolved)),
     pushRegistries: registriesOf(cacheRepo ? [...tags.refs, cacheRepo] : tags.refs),
   };
 
@@ -83,5 +99,5 @@ export function planKanikoBuild(inputs: Inputs, ci: CiContext, workspace: string
     }
     login = { registry, username: inputs.username, password: inputs.password };
   }
-  return { build, login };
+  return { build, login, stages, dockerfileText: text, argDefaults, envBuildArgs };
 }

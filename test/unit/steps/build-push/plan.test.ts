@@ -314,3 +314,117 @@ describe('tags that are full references (docker/metadata-action output)', () => 
     expect(isFullReference('registry.example.com/team/app')).toBe(false);
   });
 });
+
+describe("plan: docker/build-push-action's build options", () => {
+  const ci = load('gitlab-merge-request');
+  const plan = (raw: Record<string, string>, ws = workspace()) =>
+    planBuild(inputs({ images: 'r.example.com/a', ...raw }), ci, ws);
+
+  test('defaults: nothing extra', () => {
+    const p = plan({});
+    expect(p.options).toEqual({
+      noCache: false,
+      addHosts: [],
+      shmSize: undefined,
+      ulimits: [],
+      cgroupParent: undefined,
+    });
+    expect(p.secrets).toEqual([]);
+    expect(p.ssh).toEqual([]);
+    expect(p.load).toBe(false);
+  });
+
+  test('no-cache, add-hosts (host=ip normalised to host:ip), shm-size, ulimit, cgroup-parent', () => {
+    const p = plan({
+      'no-cache': 'true',
+      'add-hosts': 'db=10.0.0.2,v6:[::1],gw:host-gateway',
+      'shm-size': '2g',
+      ulimit: 'nofile=1024:2048\nnproc=512',
+      'cgroup-parent': '/ci-builds',
+    });
+    expect(p.options).toEqual({
+      noCache: true,
+      addHosts: ['db:10.0.0.2', 'v6:::1', 'gw:host-gateway'],
+      shmSize: '2g',
+      ulimits: ['nofile=1024:2048', 'nproc=512'],
+      cgroupParent: '/ci-builds',
+    });
+  });
+
+  test('secrets as build-push-action reads them: id=value lines, a quoted record with commas, quotes and line breaks', () => {
+    const p = plan({
+      secrets: 'npm=tok-123\n"gpg=-----BEGIN-----\nline, two ""q""\n-----END-----"\n\n# a comment\n  spaced = v=w  ',
+      'secret-envs': 'gh=GH_TOKEN,"aws=AWS_SECRET"',
+    });
+    expect(p.secrets).toEqual([
+      { id: 'npm', kind: 'value', value: 'tok-123' },
+      { id: 'gpg', kind: 'value', value: '-----BEGIN-----\nline, two "q"\n-----END-----' },
+      { id: 'spaced', kind: 'value', value: ' v=w' },
+      { id: 'gh', kind: 'env', variable: 'GH_TOKEN' },
+      { id: 'aws', kind: 'env', variable: 'AWS_SECRET' },
+    ]);
+  });
+
+  test('secret-files resolve against the workspace and must be files', () => {
+    const ws = workspace();
+    writeFileSync(join(ws, 'key.txt'), 'k');
+    expect(plan({ 'secret-files': 'key=key.txt' }, ws).secrets).toEqual([
+      { id: 'key', kind: 'file', path: join(ws, 'key.txt') },
+    ]);
+    const err = problem(() => plan({ 'secret-files': 'key=missing.txt' }, ws));
+    expect(err.exitCode).toBe(2);
+    expect(err.message).toMatch(/input 'secret-files': secret 'key': .*missing\.txt is not a file/);
+  });
+
+  test('bad secrets never show the value: record number or id only; an id given twice is refused', () => {
+    const value = 'hunter2-very-secret';
+    for (const [text, msg] of [
+      [`${value}`, /input 'secrets': record 1 is not id=value/],
+      [`ok=1\n=${value}`, /input 'secrets': record 2 is not id=value/],
+      ['empty=', /input 'secrets': secret 'empty' has an empty value/],
+      [`"x=${value}`, /input 'secrets': a quoted secret is not closed/],
+    ] as const) {
+      const err = problem(() => plan({ secrets: text }));
+      expect(err.exitCode).toBe(2);
+      expect(err.message).toMatch(msg);
+      expect(`${err.message} ${err.hint ?? ''}`).not.toContain(value);
+    }
+    const twice = problem(() => plan({ secrets: 'a=1234', 'secret-envs': 'a=X' }));
+    expect(twice.message).toMatch(/input 'secret-envs': secret id 'a' is also given in 'secrets'/);
+  });
+
+  test('load with several platforms cannot be honoured (exit 2); one platform is fine', () => {
+    const err = problem(() => plan({ load: 'true', platforms: 'linux/amd64,linux/arm64', builder: 'buildx' }));
+    expect(err.exitCode).toBe(2);
+    expect(err.message).toMatch(/input 'load': an image of several platforms/);
+    expect(plan({ load: 'true', platforms: 'linux/amd64' }).load).toBe(true);
+  });
+
+  test('ssh items keep their form (a whole-item quote taken off)', () => {
+    expect(plan({ ssh: 'default\n"gh=/run/key1,/run/key2"' }).ssh).toEqual(['default', 'gh=/run/key1,/run/key2']);
+  });
+});
+
+describe('plan: paths that are no file or no usable name (found by the fuzz test)', () => {
+  const ci = load('gitlab-merge-request');
+  test('file naming a directory, and extract to a name over 255 bytes: exit 2 naming the input', () => {
+    const ws = workspace();
+    mkdirSync(join(ws, 'dir'));
+    for (const file of ['/', 'dir', '.']) {
+      const err = problem(() => planBuild(inputs({ images: 'r.example.com/a', file }), ci, ws));
+      expect(err.exitCode).toBe(2);
+      expect(err.message).toMatch(/input 'file': .* is not a file/);
+    }
+    const long = 'o'.repeat(300);
+    const err = problem(() => planBuild(inputs({ push: 'false', extract: `/etc/hostname:${long}` }), ci, ws));
+    expect(err.exitCode).toBe(2);
+    expect(err.message).toMatch(/input 'extract': .* cannot be used as a path \(ENAMETOOLONG\)/);
+  });
+
+  test("a tag rule error gets a hint (the input's form)", () => {
+    const err = problem(() => planBuild(inputs({ images: 'r.example.com/a', tags: '*' }), ci, workspace()));
+    expect(err.exitCode).toBe(2);
+    expect(err.message).toMatch(/input 'tags'/);
+    expect(err.hint).toMatch(/^use rule lines like type=ref,event=branch/);
+  });
+});

@@ -41,6 +41,28 @@ describe('build-push post trusts only its own temporaries', () => {
     expect(f.warnings.join('\n')).toMatch(/ignoring recorded names this step does not create: production-db, --all/);
   });
 
+  test('its own work dir (labelled Dockerfile, 0600 secret files) goes; a planted one stays', async () => {
+    const fake = fakeDocker({ buildx: false });
+    const workDir = mkdtempSync(join(temp, 'shipline-build-push-work-'));
+    writeFileSync(join(workDir, 'secret-0'), 'value', { mode: 0o600 });
+    const victim = join(base, 'shipline-build-push-work-abcdef'); // the right shape, outside the temp dir
+    mkdirSync(victim);
+    for (const [dir, gone] of [
+      [workDir, true],
+      [victim, false],
+    ] as const) {
+      const f = fakeCtx<StepCtx['inputs']>({
+        tempDir: temp,
+        env: { PATH: `${fake.bin.replace(/\/docker$/, '')}:${process.env.PATH ?? ''}` },
+        state: { 'build-push-temporaries': { containers: [], images: [], pulled: [], workDir: dir } },
+      });
+      await cleanup(f.ctx as StepCtx);
+      expect(existsSync(dir)).toBe(!gone);
+      if (!gone)
+        expect(f.warnings.join('\n')).toMatch(/ignoring recorded names this step does not create: .*work-abcdef/);
+    }
+  });
+
   test('its own names are removed, its own config dir goes', async () => {
     const fake = fakeDocker({ buildx: false });
     const configDir = mkdtempSync(join(temp, 'shipline-build-push-config-'));

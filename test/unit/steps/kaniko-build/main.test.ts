@@ -157,6 +157,62 @@ describe('kaniko-build, kaniko path (executor stand-in)', () => {
     expect(post.code).toBe(0);
   });
 
+  test('a bare NAME build argument: the name in argv, the value left to the executor’s environment; image output by digest', async () => {
+    const s = setup();
+    const value = `val-${crypto.randomBytes(6).toString('hex')}`;
+    const r = await runKanikoBuild(
+      [...baseArgs(s), '--target', 'final', '--build-args', 'GREETING\nUNSET_ONE\nMSG=hi'],
+      { ...s.env, GREETING: value },
+      s.ws,
+    );
+    expect(r.code).toBe(0);
+    const call = s.records()[0]!;
+    expect(call.argv.filter((a) => a.startsWith('--build-arg='))).toEqual([
+      '--build-arg=GREETING',
+      '--build-arg=UNSET_ONE',
+      '--build-arg=MSG=hi',
+    ]);
+    expect(call.argv.join(' ')).not.toContain(value);
+    expect(r.stderr).toMatch(/build-args: job variable UNSET_ONE is not set \(kaniko passes it empty\)/);
+    // kaniko reads no global ARG defaults from shipline: it expands them itself
+    expect(r.stderr).not.toMatch(/global ARG defaults/);
+    expect(r.outputs.image).toBe(`${REGISTRY}/team/app@${r.outputs.digest}`);
+    expect(r.outputs.digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+  });
+
+  test('a malformed credentials variable is exit 2 even where no builder exists (inputs first, then the job)', async () => {
+    const s = setup();
+    const empty = fs.mkdtempSync(path.join(s.root, 'no-bin-'));
+    const r = await runKanikoBuild(
+      [
+        '--executor',
+        path.join(s.root, 'missing'),
+        '--images',
+        `${REGISTRY}/team/app`,
+        '--auth-config-variable',
+        'HARBOR_ROBOT_CREDS_JSON',
+      ],
+      { ...s.env, PATH: empty, HARBOR_ROBOT_CREDS_JSON: 'not json' },
+      s.ws,
+    );
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/error: variable HARBOR_ROBOT_CREDS_JSON \(named by input 'auth-config-variable'\)/);
+    const ok = await runKanikoBuild(
+      [
+        '--executor',
+        path.join(s.root, 'missing'),
+        '--images',
+        `${REGISTRY}/team/app`,
+        '--auth-config-variable',
+        'HARBOR_ROBOT_CREDS_JSON',
+      ],
+      { ...s.env, PATH: empty },
+      s.ws,
+    );
+    expect(ok.code).toBe(1);
+    expect(ok.stderr).toMatch(/no daemonless builder found/);
+  });
+
   test('fails early, naming the variable and the expected form, when the credentials variable is empty (the seed-004 check)', async () => {
     const s = setup();
     for (const value of ['', undefined]) {

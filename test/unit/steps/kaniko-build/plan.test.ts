@@ -8,6 +8,7 @@ import { parseInputs } from '../../../../src/runtime/inputs';
 import { ShiplineError } from '../../../../src/lib/util/errors';
 import step, { type Inputs } from '../../../../src/steps/kaniko-build/index';
 import { planKanikoBuild } from '../../../../src/steps/kaniko-build/plan';
+import { forBuildah } from '../../../../src/steps/kaniko-build/main';
 
 const made: string[] = [];
 const tmp = () => {
@@ -73,5 +74,68 @@ describe('credentials that cannot be masked (issue 13)', () => {
     expect(run).toThrow(
       expect.objectContaining({ exitCode: 2, message: expect.stringMatching(/^input 'password': is shorter than 4/) }),
     );
+  });
+});
+
+describe('build-args and the Dockerfile for buildah (issue 16 item 8)', () => {
+  const seedC = fs.readFileSync(path.join(__dirname, '../../../../examples/seed-c/Dockerfile'), 'utf8');
+
+  test('a bare NAME is accepted like build-push’s; NAME=value as before; anything else is refused', () => {
+    expect(inputs({ 'build-args': 'BASE_IMAGE\nPKG_VERSIONS=pinned' }).buildArgs).toEqual([
+      'BASE_IMAGE',
+      'PKG_VERSIONS=pinned',
+    ]);
+    expect(() => inputs({ 'build-args': '1BAD=x' })).toThrow(/input 'build-args'/);
+    expect(() => inputs({ 'build-args': '--privileged' })).toThrow(/input 'build-args'/);
+  });
+
+  test("the seed's global ARG defaults are planned for buildah when not given; a bare NAME resolves FROM from the job", () => {
+    const ws = tmp();
+    fs.writeFileSync(path.join(ws, 'Dockerfile'), seedC);
+    const p = planKanikoBuild(
+      inputs({ images: '127.0.0.1:5001/team/app', 'build-args': 'BASE_IMAGE', target: 'target-image' }),
+      ci,
+      ws,
+      { BASE_IMAGE: '127.0.0.1:5001/base/debian:bookworm' },
+    );
+    expect(p.argDefaults).toEqual({ args: ['PKG_VERSIONS=pinned'], skipped: [] });
+    expect(p.envBuildArgs).toEqual(['BASE_IMAGE']);
+    // the base image's registry, known from the job variable: auth and --tls-verify=false apply to it
+    expect(p.build.pullRegistries).toEqual(['127.0.0.1:5001']);
+    expect(p.build.buildArgs).toEqual(['BASE_IMAGE']);
+  });
+
+  test('forBuildah: the defaults appended to the build args; one LABEL line in a copy of the Dockerfile; none for smoke', () => {
+    const ws = tmp();
+    const work = tmp();
+    fs.writeFileSync(path.join(ws, 'Dockerfile'), seedC);
+    const p = planKanikoBuild(
+      inputs({
+        images: '127.0.0.1:5001/team/app',
+        'build-args': 'BASE_IMAGE=local/debian',
+        target: 'target-image',
+        'smoke-target': 'smoke-test',
+        labels: 'team=platform',
+      }),
+      ci,
+      ws,
+    );
+    const logs: string[] = [];
+    const log = { info: (m: string) => logs.push(m), warn: (m: string) => logs.push(m) };
+    const b = forBuildah({ log } as never, p, work);
+    expect(b.smoke.buildArgs).toEqual(['BASE_IMAGE=local/debian', 'PKG_VERSIONS=pinned']);
+    expect(b.main.buildArgs).toEqual(b.smoke.buildArgs);
+    expect(b.smoke.dockerfile).toBe(path.join(ws, 'Dockerfile'));
+    expect(b.main.dockerfile).toBe(path.join(work, 'Dockerfile'));
+    expect(b.main.labels).toEqual({});
+    const text = fs.readFileSync(b.main.dockerfile, 'utf8');
+    const label = text.split('\n').filter((l) => l.startsWith('LABEL '));
+    expect(label).toHaveLength(1);
+    expect(label[0]).toContain('"team"="platform"');
+    expect(label[0]).toContain(`"org.opencontainers.image.revision"="${ci.sha}"`);
+    // the target stage is the last: the line is appended
+    expect(text.startsWith(seedC)).toBe(true);
+    expect((fs.statSync(b.main.dockerfile).mode & 0o777).toString(8)).toBe('600');
+    expect(logs.join('\n')).toMatch(/global ARG defaults passed to buildah: PKG_VERSIONS=pinned/);
   });
 });
