@@ -59,7 +59,7 @@ describeBench(['docker', 'registry-open', 'node24'], 'run-in-container on the Gi
     const start = await step({
       mode: 'start',
       image: env.TB_BASE_IMAGE,
-      env: 'BUILD_TOKEN',
+      'secret-env': 'BUILD_TOKEN',
       run: 'test -f src/app.sh\ntest ! -e junk.log',
     });
     expect(start.stdout).not.toContain('::error::');
@@ -73,7 +73,7 @@ describeBench(['docker', 'registry-open', 'node24'], 'run-in-container on the Gi
 
     const exec1 = await step({
       mode: 'exec',
-      env: 'BUILD_TOKEN',
+      'secret-env': 'BUILD_TOKEN',
       run: 'BUILDER=ci sh src/app.sh > out.txt\ntest -n "$BUILD_TOKEN" && echo "token: $BUILD_TOKEN"',
     });
     expect(exec1.exitCode).toBe(0);

@@ -95,6 +95,21 @@ describeBench(['docker', 'registry-open'], 'run-in-container (real docker)', (en
     expect(shim.records()).toEqual([]); // refused at input time: no docker call at all
   });
 
+  it('a malformed image reference exits 2 naming image, before any pull (no docker call)', async () => {
+    const shim = createDockerShim();
+    try {
+      for (const bad of ['UPPER/x', 'a//b', 'x:tag@sha256:zz', 'localhost:99999/a:1', '[:]/a', 'a:b:c', 'app:-x']) {
+        const r = await ship(ws(), ['--image', bad, '--run', 'true'], shim.env(process.env));
+        expect(r.code).toBe(2);
+        expect(r.err).toMatch(/error: input 'image': /);
+        expect(r.err).toMatch(/^hint: /m);
+      }
+      expect(shim.records()).toEqual([]);
+    } finally {
+      shim.cleanup();
+    }
+  });
+
   it('copy-out through a symlink in the checkout that points out: exit 2, nothing written outside', async () => {
     const dir = ws();
     const outside = fs.mkdtempSync(path.join(os.tmpdir(), 'ric-int-out-'));
@@ -256,7 +271,7 @@ describeBench(['docker', 'registry-open'], 'run-in-container (real docker)', (en
     expect(exists(name!)).toBe(false);
   }, 60_000);
 
-  it('passes secrets by name only: in no docker argv, no process cmdline, no log', async () => {
+  it('passes secret-env by name only: in no docker argv, no process cmdline, no log', async () => {
     const secrets = plantCanaries('token', 'npm');
     const shim = createDockerShim();
     const dir = ws();
@@ -266,9 +281,9 @@ describeBench(['docker', 'registry-open'], 'run-in-container (real docker)', (en
       [
         '--image',
         image,
-        '--env',
+        '--secret-env',
         'APP_TOKEN',
-        '--env',
+        '--secret-env',
         'NPM_TOKEN',
         '--run',
         'test "$APP_TOKEN" = "$EXPECT" || { echo mismatch; exit 9; }',
@@ -285,9 +300,9 @@ describeBench(['docker', 'registry-open'], 'run-in-container (real docker)', (en
       [
         '--image',
         image,
-        '--env',
+        '--secret-env',
         'APP_TOKEN',
-        '--env',
+        '--secret-env',
         'NPM_TOKEN',
         '--run',
         'test -n "$APP_TOKEN" && test -n "$NPM_TOKEN"',
@@ -347,9 +362,17 @@ describeBench(['docker', 'registry-open'], 'run-in-container (real docker)', (en
 
   it('bad image: names the image and the registry', async () => {
     const missing = `127.0.0.1:5001/ric-${crypto.randomBytes(3).toString('hex')}/nothing:1`;
-    const r = await ship(ws(), ['--image', missing, '--run', 'true']);
+    const dir = ws();
+    const r = await ship(dir, ['--image', missing, '--run', 'true']);
     expect(r.code).toBe(1);
     expect(r.err).toContain(`image ${missing} was not found in registry 127.0.0.1:5001`);
+    // no command ran: no exit-code output (none on stdout, none in the dotenv report)
+    expect(output(r, 'exit-code')).toBeUndefined();
+    expect(r.out).not.toMatch(/exit-code=/);
+    const dotenv = path.join(dir, '.shipline/outputs.env');
+    if (fs.existsSync(dotenv)) expect(fs.readFileSync(dotenv, 'utf8')).not.toMatch(/EXIT_CODE/);
+    // and nothing to export: the container never stayed
+    expect(fs.existsSync(path.join(runDirOf(dir), 'env'))).toBe(false);
     const never = await ship(ws(), ['--image', missing, '--pull', 'never', '--run', 'true']);
     expect(never.err).toContain(`image ${missing} is not on the docker engine and pull is 'never'`);
   }, 60_000);
@@ -405,4 +428,84 @@ describeBench(['docker', 'registry-open'], 'run-in-container (real docker)', (en
     expect(bad.code).toBe(2);
     expect(bad.err).toContain("option '--privileged' is not allowed");
   }, 60_000);
+  it('env values stay readable, secret-env values and the platforms’ own credentials are masked', async () => {
+    const secrets = plantCanaries('npm', 'job');
+    const dir = ws();
+    const r = await ship(
+      dir,
+      [
+        '--image',
+        image,
+        '--env',
+        'APP_ENV',
+        '--env',
+        'CI_JOB_TOKEN',
+        '--secret-env',
+        'NPM_TOKEN',
+        '--env',
+        'NOT_SET_ANYWHERE',
+        '--run',
+        'echo "env is $APP_ENV"; echo "npm is $NPM_TOKEN"; echo "job is $CI_JOB_TOKEN"',
+      ],
+      { APP_ENV: 'staging-eu-1', NPM_TOKEN: secrets.npm, CI_JOB_TOKEN: secrets.job },
+    );
+    expect(r.code).toBe(0);
+    expect(r.err).toContain('env is staging-eu-1'); // configuration, not a secret: shown
+    expect(r.err).toContain('npm is ***');
+    expect(r.err).toContain('job is ***'); // CI_JOB_TOKEN is masked even when listed in env
+    expect(r.err).toContain('variable NOT_SET_ANYWHERE (input env) is not set in the job');
+    expectNoLeaks({ secrets, texts: { out: r.out, err: r.err }, dirs: [dir] });
+  }, 60_000);
+
+  it('SHIPLINE_CONTAINER: not exported by a one-shot run; exported by start and keep; emptied by stop; removed by the cleanup', async () => {
+    const envFile = (d: string) => {
+      const f = path.join(runDirOf(d), 'env');
+      return fs.existsSync(f) ? fs.readFileSync(f, 'utf8') : '';
+    };
+    // one-shot: the container is gone when the step ends, so is the name
+    const once = ws();
+    const r = await ship(once, ['--image', image, '--run', 'true'], { CI_JOB_ID: '8101' });
+    expect(r.code).toBe(0);
+    expect(exists(output(r, 'container')!)).toBe(false);
+    expect(envFile(once)).not.toContain('SHIPLINE_CONTAINER');
+    expect(r.err).not.toContain('SHIPLINE_CONTAINER');
+
+    // keep: it stays, so does the name, until the cleanup takes both away
+    const kept = ws();
+    const k = await ship(kept, ['--image', image, '--keep', 'true', '--run', 'true'], { CI_JOB_ID: '8102' });
+    expect(k.code).toBe(0);
+    const keptName = output(k, 'container')!;
+    expect(exists(keptName)).toBe(true);
+    expect(envFile(kept)).toContain(`export SHIPLINE_CONTAINER='${keptName}'`);
+    const post = await ship(kept, ['--post', '--keep', 'true'], { CI_JOB_ID: '8102' });
+    expect(post.code).toBe(0);
+    expect(exists(keptName)).toBe(false);
+    expect(envFile(kept)).not.toContain('SHIPLINE_CONTAINER');
+
+    // start, then stop in a later line of the job (which sourced the env file): emptied
+    const started = ws();
+    const s = await ship(started, ['--mode', 'start', '--image', image, '--run', 'true'], { CI_JOB_ID: '8103' });
+    expect(s.code).toBe(0);
+    const name = output(s, 'container')!;
+    expect(envFile(started)).toContain(`export SHIPLINE_CONTAINER='${name}'`);
+    const stop = await ship(started, ['--mode', 'stop'], { CI_JOB_ID: '8103', SHIPLINE_CONTAINER: name });
+    expect(stop.code).toBe(0);
+    expect(exists(name)).toBe(false);
+    expect(envFile(started)).toContain("export SHIPLINE_CONTAINER=''");
+    expect(output(stop, 'exit-code')).toBeUndefined(); // no command ran
+    const cleanup = await ship(started, ['--post'], { CI_JOB_ID: '8103' });
+    expect(cleanup.code).toBe(0);
+    expect(envFile(started)).not.toContain('SHIPLINE_CONTAINER');
+
+    // a failing command in start: the container stays for the cleanup, and so does its name
+    const failing = ws();
+    const f = await ship(failing, ['--mode', 'start', '--image', image, '--run', 'exit 5'], { CI_JOB_ID: '8104' });
+    expect(f.code).toBe(5);
+    expect(output(f, 'exit-code')).toBe('5');
+    const failName = output(f, 'container')!;
+    expect(exists(failName)).toBe(true);
+    expect(envFile(failing)).toContain(`export SHIPLINE_CONTAINER='${failName}'`);
+    expect((await ship(failing, ['--post'], { CI_JOB_ID: '8104' })).code).toBe(0);
+    expect(exists(failName)).toBe(false);
+  }, 120_000);
 });

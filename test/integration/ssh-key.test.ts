@@ -168,7 +168,7 @@ test('a broken line is reported by number and variable, without its content, and
   });
   try {
     const r = await step(job);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(2); // a malformed key is the input's error (issue 15)
     expect(r.stderr).toContain(
       'line 3 (from SSH_KEY_LINE_3): not base64 (character 21 is outside the base64 alphabet)',
     );
@@ -191,8 +191,8 @@ test('a broken line is reported by number and variable, without its content, and
     });
     try {
       const s = await step(job2);
-      expect(s.code).toBe(1);
-      expect(s.stderr).toMatch(/does not decode to a key/);
+      expect(s.code).toBe(2);
+      expect(s.stderr).toMatch(/key-variables: the assembled SSH key has valid armour but does not decode to a key/);
       expect(entries(job2.temp)).toEqual([]);
       expect(fs.existsSync(job2.envFile)).toBe(false);
     } finally {

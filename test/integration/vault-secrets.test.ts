@@ -298,7 +298,7 @@ describeBench('vault', 'vault-secrets against the bench Vault', (tb: BenchEnv) =
 
   test('no V_ variables is an error, not a silent success', async () => {
     const r = await job({}).run();
-    expect(r.code).toBe(1);
-    expect(r.stderr).toContain('no V_* variables reach this job');
+    expect(r.code).toBe(2); // the job's configuration, named as input prefix (issue 15)
+    expect(r.stderr).toContain("input 'prefix': no V_* variables reach this job");
   });
 });

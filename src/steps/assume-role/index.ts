@@ -6,6 +6,17 @@ import { post } from './post';
 import { retryInputs, wholeNumber } from '../shared/aws';
 import { tagKey, tagLine } from './plan';
 
+const retry = retryInputs('STS', ['action-timeout-s']);
+
+/**
+ * `check` of the static keys (the value is never shown): they travel in request headers, so
+ * anything but printable ASCII would fail inside the SDK as a header error; white space
+ * around them (a pasted newline) is dropped.
+ */
+const keyText = (v: string) =>
+  /^[\x21-\x7e]+$/.test(v.trim()) ? undefined : 'holds spaces, line breaks, control or non-ASCII characters';
+const KEY_FORM = 'the key exactly as AWS gave it (printable ASCII, no spaces or line breaks)';
+
 export const inputs = {
   'role-arn': {
     aliases: ['role-to-assume'],
@@ -32,6 +43,7 @@ export const inputs = {
     description: "Session length in seconds (900 to 43200, at most the role's MaxSessionDuration; 3600 when chaining).",
     default: 3600,
     check: wholeNumber(900, 43200),
+    form: 'a whole number of seconds from 900 to 43200',
   },
   'external-id': {
     aliases: ['role-external-id'],
@@ -41,8 +53,14 @@ export const inputs = {
     type: 'list',
     description: 'Session tags, `key=value` per line (AssumeRole only; OIDC sessions take tags from the token).',
     check: tagLine,
+    form: 'key=value lines, keys of letters, digits, spaces or _.:/+-@ (at most 128)',
   },
-  'transitive-tag-keys': { type: 'list', description: 'Tag keys that carry over to chained sessions.', check: tagKey },
+  'transitive-tag-keys': {
+    type: 'list',
+    description: 'Tag keys that carry over to chained sessions.',
+    check: tagKey,
+    form: 'tag keys of letters, digits, spaces or _.:/+-@= (at most 128)',
+  },
   'skip-session-tags': {
     aliases: ['role-skip-session-tagging'],
     type: 'boolean',
@@ -67,9 +85,19 @@ export const inputs = {
     description:
       'Assume the role with the credentials already in the job (e.g. from an earlier assume-role); default CI tags are then skipped.',
   },
-  'aws-access-key-id': { description: 'Static access key ID to assume the role with.', secret: true },
-  'aws-secret-access-key': { description: 'Static secret access key.', secret: true },
-  'aws-session-token': { description: 'Session token for temporary static keys.', secret: true },
+  'aws-access-key-id': {
+    description: 'Static access key ID to assume the role with.',
+    secret: true,
+    check: keyText,
+    form: KEY_FORM,
+  },
+  'aws-secret-access-key': { description: 'Static secret access key.', secret: true, check: keyText, form: KEY_FORM },
+  'aws-session-token': {
+    description: 'Session token for temporary static keys.',
+    secret: true,
+    check: keyText,
+    form: KEY_FORM,
+  },
   'allowed-account-ids': {
     type: 'list',
     description: 'Fail unless the role is in one of these account IDs (checked before and after the call).',
@@ -91,7 +119,8 @@ export const inputs = {
     type: 'boolean',
     description: 'Also set the credentials as secret outputs (GitHub masks them; GitLab keeps them out of dotenv).',
   },
-  ...retryInputs('STS', ['action-timeout-s']),
+  'retry-max-attempts': { ...retry['retry-max-attempts'], form: 'a whole number from 1 to 20' },
+  'timeout-seconds': { ...retry['timeout-seconds'], form: 'a whole number of seconds from 5 to 900' },
 } as const satisfies InputSpecs;
 
 export type Inputs = InputValues<typeof inputs>;

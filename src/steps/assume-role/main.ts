@@ -12,6 +12,7 @@ import { assumeRoleWithWebIdentity } from '../../lib/aws/sts-query';
 import { fetchGithubToken, readTokenFile, tokenFromVariable } from '../../lib/aws/web-identity';
 import type { Env } from '../../lib/util/env';
 import { isShiplineError, ShiplineError, withHint } from '../../lib/util/errors';
+import { InputError } from '../../runtime/inputs';
 import { unreachableHint } from '../shared/aws';
 import type { Inputs } from './index';
 import type * as Lazy from './lazy';
@@ -57,9 +58,9 @@ function stsSource(plan: SourcePlan, i: Inputs, env: Env, onSecret: (v: string) 
     case 'static':
       return {
         kind: 'static',
-        accessKeyId: i.awsAccessKeyId!,
-        secretAccessKey: i.awsSecretAccessKey!,
-        ...(i.awsSessionToken ? { sessionToken: i.awsSessionToken } : {}),
+        accessKeyId: i.awsAccessKeyId!.trim(),
+        secretAccessKey: i.awsSecretAccessKey!.trim(),
+        ...(i.awsSessionToken?.trim() ? { sessionToken: i.awsSessionToken.trim() } : {}),
       };
     case 'ambient':
       return { kind: 'ambient', chained: plan.chained };
@@ -76,7 +77,10 @@ function stsSource(plan: SourcePlan, i: Inputs, env: Env, onSecret: (v: string) 
       };
     case 'file': {
       const file = i.webIdentityTokenFile!;
-      readTokenFile(file, onSecret); // fail before loading the SDK when the file is unusable
+      // fail before loading the SDK when the file is unusable: the input's error (exit 2)
+      asInput('web-identity-token-file', 'give the path of a readable file holding the token', () =>
+        readTokenFile(file, onSecret),
+      );
       return {
         kind: 'web-identity',
         origin: `file ${file}`,
@@ -86,7 +90,9 @@ function stsSource(plan: SourcePlan, i: Inputs, env: Env, onSecret: (v: string) 
     }
     case 'variable': {
       const name = i.webIdentityTokenVariable!;
-      tokenFromVariable(env, name, onSecret);
+      asInput('web-identity-token-variable', `set ${name} in the job, or name the variable that holds the token`, () =>
+        tokenFromVariable(env, name, onSecret),
+      );
       return {
         kind: 'web-identity',
         origin: `variable ${name}`,
@@ -99,6 +105,16 @@ function stsSource(plan: SourcePlan, i: Inputs, env: Env, onSecret: (v: string) 
       onSecret(token);
       return { kind: 'web-identity', origin: 'input', refreshable: false, token: async () => token };
     }
+  }
+}
+
+/** The first read of a token the inputs name: what is wrong with it is that input's error (exit 2). */
+function asInput<T>(input: string, hint: string, read: () => T): T {
+  try {
+    return read();
+  } catch (err) {
+    if (!isShiplineError(err) || err.kind === 'input' || err.kind === 'bug') throw err;
+    throw new InputError(input, err.message, err.hint ?? hint);
   }
 }
 

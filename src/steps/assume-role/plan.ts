@@ -5,13 +5,13 @@
 //   > static keys > GitHub OIDC (when the job may request a token) > ambient (SDK chain).
 // Giving two explicit sources at once is an input error, not a silent pick.
 import { accountFromArn, ciTags, defaultSessionName, parseTags, sanitizeSessionName } from '../../lib/aws/arn';
-import { endpointFor, regionFrom, type CallPolicy } from '../../lib/aws/client';
+import type { CallPolicy } from '../../lib/aws/client';
 import type { AssumeParams } from '../../lib/aws/sts-common';
 import { githubOidcAvailable } from '../../lib/aws/web-identity';
 import type { CiContext } from '../../lib/ci/context';
 import type { Env } from '../../lib/util/env';
 import { InputError } from '../../runtime/inputs';
-import { callPolicy } from '../shared/aws';
+import { callPolicy, checkedEndpoint, checkedRegion, checkEnvCredentials } from '../shared/aws';
 import type { Inputs } from './index';
 
 export const tagLine = (v: string) =>
@@ -40,7 +40,7 @@ export interface AssumePlan {
 }
 
 export function planAssume(i: Inputs, env: Env, ci: CiContext): AssumePlan {
-  const region = regionFrom(i.region, env);
+  const region = checkedRegion(i.region, env);
   if (!region)
     throw new InputError(
       'region',
@@ -63,6 +63,7 @@ export function planAssume(i: Inputs, env: Env, ci: CiContext): AssumePlan {
     );
   }
   const source = chooseSource(i, env);
+  if (source.kind === 'ambient') checkEnvCredentials(env);
   if (i.exportTokenFile && source.kind !== 'web-identity') {
     throw new InputError(
       'export-token-file',
@@ -84,7 +85,7 @@ export function planAssume(i: Inputs, env: Env, ci: CiContext): AssumePlan {
   }
   return {
     region,
-    endpoint: endpointFor(env, 'STS'),
+    endpoint: checkedEndpoint(env, 'STS'),
     source,
     audience: source.kind === 'web-identity' && source.from === 'github' ? i.audience : undefined,
     params: {

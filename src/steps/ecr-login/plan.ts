@@ -1,10 +1,10 @@
 // ecr-login's inputs as one plan before any call: private registries (by account ID, in a
 // region) or ECR Public (one registry, tokens from us-east-1), and every input error (exit 2).
-import { ECR_PUBLIC_REGION, endpointFor, regionFrom, type CallPolicy } from '../../lib/aws/client';
+import { ECR_PUBLIC_REGION, type CallPolicy } from '../../lib/aws/client';
 import type { EcrOptions } from '../../lib/aws/ecr';
 import type { Env } from '../../lib/util/env';
 import { InputError } from '../../runtime/inputs';
-import { callPolicy } from '../shared/aws';
+import { callPolicy, checkedEndpoint, checkedRegion, checkEnvCredentials } from '../shared/aws';
 import type { Inputs } from './index';
 
 export interface LoginPlan extends Omit<EcrOptions, 'log' | 'onSecret'> {
@@ -15,13 +15,14 @@ export interface LoginPlan extends Omit<EcrOptions, 'log' | 'onSecret'> {
 
 export function planLogin(i: Inputs, env: Env): LoginPlan {
   const pub = i.registryType === 'public';
-  const region = pub ? ECR_PUBLIC_REGION : regionFrom(i.region, env);
+  const region = pub ? ECR_PUBLIC_REGION : checkedRegion(i.region, env);
   if (!region)
     throw new InputError(
       'region',
       'is required: no input and no AWS_REGION / AWS_DEFAULT_REGION in the job',
       'give the region of the registries, e.g. region: eu-west-1',
     );
+  checkEnvCredentials(env);
   const warnings: string[] = [];
   if (pub && i.registries.length) warnings.push('registries is ignored for ECR Public (one registry: public.ecr.aws)');
   if (pub && i.region && i.region !== ECR_PUBLIC_REGION)
@@ -30,7 +31,7 @@ export function planLogin(i: Inputs, env: Env): LoginPlan {
     type: i.registryType,
     region,
     registryIds: pub ? [] : i.registries,
-    endpoint: endpointFor(env, pub ? 'ECR_PUBLIC' : 'ECR'),
+    endpoint: checkedEndpoint(env, pub ? 'ECR_PUBLIC' : 'ECR'),
     policy: callPolicy(i),
     warnings,
   };

@@ -2,6 +2,7 @@
 // outputs (separators, annotation levels, the JSON object) and the variables it exports.
 import type { CiContext } from '../../lib/ci/context';
 import type { InputValues } from '../../runtime/define';
+import { InputError } from '../../runtime/inputs';
 import { planTags, variableError, type TagPlan } from '../shared/tag-inputs';
 import type { inputs } from './index';
 
@@ -18,8 +19,34 @@ export interface ImageTagsPlan {
 const BOOL_TRUE = /^(true|1|yes|on)$/i;
 const BOOL_FALSE = /^(false|0|no|off)$/i;
 
+/** What to do, for an input error the tag plan raised without saying it. */
+const INPUT_HINTS: Record<string, string> = {
+  tags: "write rule lines like type=ref,event=branch or type=raw,value=<tag>, whose tags are letters, digits, '_', '.', '-' (at most 128, not starting with '.' or '-'); see Tag rules",
+  flavor: 'write lines latest=auto|true|false, prefix=<text>[,onlatest=true] or suffix=<text>[,onlatest=true]',
+  labels: 'write key=value lines (expressions such as {{branch}} allowed in both)',
+  annotations: 'write key=value lines (expressions such as {{branch}} allowed in both)',
+  images: 'give repositories without a tag, e.g. registry.example.com/team/app, one per line',
+};
+
+function withInputHint(err: unknown): unknown {
+  if (!(err instanceof InputError) || err.hint !== undefined) return err;
+  const hint = INPUT_HINTS[err.input];
+  if (hint === undefined) return err;
+  const prefix = `input '${err.input}': `;
+  return new InputError(
+    err.input,
+    err.message.startsWith(prefix) ? err.message.slice(prefix.length) : err.message,
+    hint,
+  );
+}
+
 export function planImageTags(ci: CiContext, inputs: Inputs, now?: Date): ImageTagsPlan {
-  const tag = planTags(ci, inputs, { annotations: inputs.annotations, ...(now ? { now } : {}) });
+  let tag: TagPlan;
+  try {
+    tag = planTags(ci, inputs, { annotations: inputs.annotations, ...(now ? { now } : {}) });
+  } catch (err) {
+    throw withInputHint(err);
+  }
   const levelsRaw = ci.anchor.annotationLevels ?? 'manifest';
   const levels = levelsRaw.split(',').map((l) => l.trim());
   for (const l of levels)

@@ -1,7 +1,11 @@
 import { defineStep, type InputSpecs, type InputValues } from '../../runtime/define';
 import { checkDestination, checkSource } from './plan';
 import { checkTag, INSECURE_REGISTRIES_INPUT } from '../shared/registry';
-import { main } from './main';
+import type { main as Main } from './main';
+
+// main.ts and what only it needs (node:crypto for digests) load when main runs, after the
+// inputs validate: a bad input fails without them.
+const main: typeof Main = (ctx) => import('./main').then((m) => m.main(ctx));
 
 export const inputs = {
   source: {
@@ -15,6 +19,7 @@ export const inputs = {
     type: 'list',
     description: 'New tags in the source repository (plain tag names, not tag rules).',
     check: checkTag,
+    form: "plain tags like 1.2.3 (letters, digits, '_', '.', '-'; at most 128; not starting with '.' or '-')",
     gitlabDefault: '$CI_COMMIT_TAG',
   },
   destinations: {
@@ -22,6 +27,7 @@ export const inputs = {
     description:
       'Full references in other repositories or registries to copy the image to (blobs mounted, or uploaded when they cannot be); without a tag, the source tag.',
     check: checkDestination,
+    form: 'full references like registry.example.com/prod/app:1.2.3 (no digest)',
   },
   overwrite: {
     type: 'boolean',
@@ -51,6 +57,7 @@ export default defineStep({
   },
   gitlab: {
     stage: 'deploy',
+    registryCredentials: true,
     rules: [{ if: '$CI_COMMIT_TAG' }],
   },
   lazy: () => import('./lazy'),

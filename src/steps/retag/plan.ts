@@ -2,7 +2,7 @@
 // elsewhere) and the method. Pure: no network, testable without a process; every input
 // error is an InputError (exit 2) raised here.
 import { formatReference, parseReference, ReferenceError, type ImageRef } from '../../lib/registry/reference';
-import { referenceProblem } from '../shared/registry';
+import { referenceProblem, registryHostProblem } from '../shared/registry';
 import { InputError } from '../../runtime/inputs';
 import { parseEcrHost } from '../../lib/registry/ecr-host';
 import type { Target } from '../../lib/registry/promote';
@@ -15,14 +15,16 @@ export function checkSource(value: string): string | undefined {
     const r = parseReference(value);
     if (!r.tag && !r.digest)
       return `'${value}' names no tag or digest; give e.g. registry.example.com/team/app:1a2b3c4d or …@sha256:<hex>`;
+    return registryHostProblem(value, r.registry);
   } catch (e) {
     return e instanceof ReferenceError ? e.message : String(e);
   }
-  return undefined;
 }
 
 /** `check` of a reference input without a digest. */
-export const checkDestination = (value: string): string | undefined => referenceProblem(value, { allowDigest: false });
+export const checkDestination = (value: string): string | undefined =>
+  referenceProblem(value, { allowDigest: false }) ??
+  registryHostProblem(value, parseReference(value, { allowDigest: false }).registry);
 
 export function planTargets(inputs: Pick<Inputs, 'source' | 'tags' | 'destinations'>): {
   source: ImageRef;

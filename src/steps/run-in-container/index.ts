@@ -9,6 +9,7 @@ const gitlab: GitlabJobHints & { image: string; needsDocker: boolean } = {
   stage: 'test',
   image: 'docker:27-cli',
   needsDocker: true,
+  registryCredentials: true,
   sourceEnv: true,
   userScript: true,
 };
@@ -64,7 +65,14 @@ export const inputs = {
   env: {
     type: 'list',
     description:
-      "Names of job variables to pass into every command (`docker exec --env NAME`): the value travels in the docker client's environment, never in argv; values of 6+ characters are masked in the log.",
+      "Names of job variables to pass into every command (`docker exec --env NAME`): the value travels in the docker client's environment, never in argv. Their values are not masked (except the platforms' own credentials, see README): list secrets in `secret-env`.",
+    regex: ENV_NAME_RE,
+    form: 'variable names (letters, digits, _)',
+  },
+  'secret-env': {
+    type: 'list',
+    description:
+      'Names of job variables holding secrets, passed into every command like `env` and masked wherever their values would appear in the log.',
     regex: ENV_NAME_RE,
     form: 'variable names (letters, digits, _)',
   },
@@ -103,12 +111,15 @@ export default defineStep({
     "Run a job's commands in one long-lived container of an image: copy the workspace in, exec each command, copy results out, clean up",
   inputs,
   outputs: {
-    container: { description: 'Name of the container.' },
-    'exit-code': { description: 'Exit code of the first failing command, or 0.' },
+    container: { description: 'Name of the container (removed when the job ends).', local: true },
+    'exit-code': {
+      description:
+        'Exit code of the first failing command, or 0 when all passed; not set when no command ran (a failed pull or start, mode stop).',
+    },
   },
   exports: {
     SHIPLINE_CONTAINER:
-      'The container name, for later script lines (`docker exec "$SHIPLINE_CONTAINER" …`) while the container stays (start, keep).',
+      'The container name, for later script lines (`docker exec "$SHIPLINE_CONTAINER" …`), only while the container stays (mode start, or run with keep); set empty by mode stop, removed by the cleanup.',
   },
   gitlab,
 

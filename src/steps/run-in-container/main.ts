@@ -24,8 +24,29 @@ type Lib = Awaited<ReturnType<typeof load>>;
 /** The container main created, kept for the cleanup (written before it exists: a cancelled start is cleaned too). */
 export const started = (ctx: StepCtx) => ctx.state<{ name: string; owner: string }>('container');
 
-/** Values shorter than this are not masked: they would redact ordinary words in the log. */
-const MASK_MIN = 6;
+/**
+ * Variables whose values are masked even when listed in `env` (not `secret-env`): the
+ * credentials GitLab and GitHub themselves mask in job logs, and those shipline's own
+ * steps export as secrets (assume-role, vault-secrets' token) or read a token from.
+ */
+export const PLATFORM_SECRETS: readonly string[] = [
+  'CI_JOB_TOKEN',
+  'CI_BUILD_TOKEN',
+  'CI_REGISTRY_PASSWORD',
+  'CI_DEPLOY_PASSWORD',
+  'CI_DEPENDENCY_PROXY_PASSWORD',
+  'CI_JOB_JWT',
+  'CI_JOB_JWT_V1',
+  'CI_JOB_JWT_V2',
+  'GITHUB_TOKEN',
+  'ACTIONS_RUNTIME_TOKEN',
+  'ACTIONS_ID_TOKEN_REQUEST_TOKEN',
+  'AWS_ACCESS_KEY_ID',
+  'AWS_SECRET_ACCESS_KEY',
+  'AWS_SESSION_TOKEN',
+  'AWS_ID_TOKEN',
+  'VAULT_TOKEN',
+];
 
 interface Job {
   ctx: StepCtx;
@@ -68,12 +89,14 @@ export async function main(ctx: StepCtx): Promise<void> {
   if (ctx.inputs.mode === 'stop') {
     const removed = await docker.ping().then(() => lib.removeOwned(docker, name, owner));
     ctx.log.info(removed ? `removed container ${name}` : `no container ${name} of this job to remove`);
-    ctx.setOutput('exit-code', '0');
+    // A start earlier in the job exported the name: later lines must not find a removed container by it.
+    if (ctx.env.SHIPLINE_CONTAINER === name) ctx.exportVariable('SHIPLINE_CONTAINER', '');
     return;
   }
 
   await docker.ping();
   let created = false;
+  let ran = false;
   let failure: { code: number; command: string } | undefined;
   try {
     if (plan.starts) {
@@ -85,11 +108,14 @@ export async function main(ctx: StepCtx): Promise<void> {
         hint: 'start it earlier in the same job with mode: start (and the same name input, if you set one)',
       });
     }
+    // Exported only while the container stays (start, keep): a GitLab job sources the env
+    // file on its next line, and the cleanup takes it away with the container. Set before
+    // the commands, so a failing command leaves later lines (and after_script) the name.
+    if (plan.stays) ctx.exportVariable('SHIPLINE_CONTAINER', name);
     await copyIn(job);
     failure = await runCommands(job);
+    ran = true;
     await copyOut(job, failure !== undefined);
-    // Always exported: a GitLab job sources the env file on its next line.
-    ctx.exportVariable('SHIPLINE_CONTAINER', name);
     if (plan.stays)
       ctx.log.info(
         `container ${name} stays until the job ends (later steps: mode exec, or docker exec "$SHIPLINE_CONTAINER" …)`,
@@ -100,7 +126,8 @@ export async function main(ctx: StepCtx): Promise<void> {
         .timed('remove', () => lib.removeOwned(docker, name, owner))
         .catch((e: unknown) => ctx.log.warn(errorMessage(e)));
     }
-    ctx.setOutput('exit-code', String(failure?.code ?? 0));
+    // Only when the commands ran: after a failed pull or start there is no command's code to give.
+    if (ran) ctx.setOutput('exit-code', String(failure?.code ?? 0));
     if (timings.length) ctx.summary(summary(name, timings));
   }
   if (failure) {
@@ -111,12 +138,23 @@ export async function main(ctx: StepCtx): Promise<void> {
   }
 }
 
-/** The listed job variables reach the commands by name; their values are masked. */
+/** The variables `env` and `secret-env` name, each once: they reach the commands by name. */
+export function passedNames(i: Pick<Inputs, 'env' | 'secretEnv'>): string[] {
+  return [...new Set([...i.env, ...i.secretEnv])];
+}
+
+/**
+ * Warns about listed variables the job lacks, and masks the values of `secret-env` and of
+ * the platforms' own credentials (PLATFORM_SECRETS); other `env` values stay readable.
+ */
 function passVariables(ctx: StepCtx): void {
-  for (const n of ctx.inputs.env) {
+  const secret = new Set([...ctx.inputs.secretEnv, ...ctx.inputs.env.filter((n) => PLATFORM_SECRETS.includes(n))]);
+  for (const n of passedNames(ctx.inputs)) {
     const v = ctx.env[n];
-    if (v === undefined) ctx.log.warn(`variable ${n} (input env) is not set in the job; the commands will not see it`);
-    else if (v.length >= MASK_MIN) ctx.secret(v);
+    const input = ctx.inputs.secretEnv.includes(n) ? 'secret-env' : 'env';
+    if (v === undefined)
+      ctx.log.warn(`variable ${n} (input ${input}) is not set in the job; the commands will not see it`);
+    else if (secret.has(n)) ctx.secret(v);
   }
 }
 
@@ -192,7 +230,8 @@ async function runCommands({
   name,
   timed,
 }: Job): Promise<{ code: number; command: string } | undefined> {
-  const { workdir, env: envNames, failFast } = ctx.inputs;
+  const { workdir, failFast } = ctx.inputs;
+  const envNames = passedNames(ctx.inputs);
   let failure: { code: number; command: string } | undefined;
   for (const command of ctx.inputs.run) {
     const code = await timed(`\`${command}\``, () =>

@@ -5,6 +5,7 @@ import type { InputValues } from '../../runtime/define';
 import { parseReference, ReferenceError } from '../../lib/registry/reference';
 import { InputError } from '../../runtime/inputs';
 import { workspaceDestination } from '../shared/dockerfile';
+import { registryHostProblem } from '../shared/registry';
 import type { inputs } from './index';
 
 export type Inputs = InputValues<typeof inputs>;
@@ -35,17 +36,32 @@ export interface RunPlan {
 export function imageCheck(v: string): string | undefined {
   if (v.startsWith('-')) return `'${v}' starts with '-': an image reference cannot (docker would read it as an option)`;
   try {
-    parseReference(v);
-    return undefined;
+    const ref = parseReference(v);
+    return registryHostProblem(v, ref.registry) ?? capitalsProblem(v, ref.registry);
   } catch (err) {
     if (err instanceof ReferenceError) return err.message;
     throw err;
   }
 }
 
+/**
+ * Capitals in the repository path: the parser lowercases them, but the image is run by the
+ * name as written and docker refuses it ("repository name must be lowercase").
+ */
+function capitalsProblem(value: string, registry: string): string | undefined {
+  const v = value.trim();
+  const noDigest = v.split('@')[0]!;
+  const colon = noDigest.lastIndexOf(':');
+  const noTag = colon > noDigest.lastIndexOf('/') ? noDigest.slice(0, colon) : noDigest;
+  const host = noTag.includes('/') && noTag.split('/')[0] === registry ? `${registry}/` : '';
+  const path = noTag.slice(host.length);
+  if (!/[A-Z]/.test(path)) return undefined;
+  return `'${value}': docker refuses capitals in a repository; write ${host}${path.toLowerCase()}${v.slice(noTag.length)}`;
+}
+
 /** The plan of one call, from the inputs and the job's workspace; every input error is raised here. */
 export function planRun(i: Inputs, workspace: string): RunPlan {
-  const shell = splitWords(i.shell);
+  const shell = splitWords(i.shell, 'shell');
   if (shell.length === 0)
     throw new InputError('shell', 'is empty', "give a shell, e.g. 'sh -e' or 'bash -eo pipefail'");
   const opts = parseRunOptions(i.options ?? '');
@@ -76,8 +92,8 @@ export function planRun(i: Inputs, workspace: string): RunPlan {
   };
 }
 
-/** Splits an options string into words: whitespace separates, '…' and "…" quote, \ escapes. */
-export function splitWords(text: string): string[] {
+/** Splits an options (or shell) string into words: whitespace separates, '…' and "…" quote, \ escapes. */
+export function splitWords(text: string, input: 'options' | 'shell' = 'options'): string[] {
   const words: string[] = [];
   let cur = '';
   let has = false;
@@ -103,7 +119,12 @@ export function splitWords(text: string): string[] {
       has = true;
     }
   }
-  if (quote) throw new InputError('options', `unclosed ${quote} quote`);
+  if (quote)
+    throw new InputError(
+      input,
+      `unclosed ${quote} quote`,
+      `close the quote, or escape it with \\ (e.g. --label 'a b')`,
+    );
   if (has) words.push(cur);
   return words;
 }
@@ -182,10 +203,15 @@ export function parseRunOptions(text: string): ParsedOptions {
     const eq = w.startsWith('--') ? w.indexOf('=') : -1;
     const flag = eq > 0 ? w.slice(0, eq) : w;
     if (!flag.startsWith('-')) {
-      throw new InputError('options', `'${w}' is not an option (options are docker run flags, e.g. --memory 512m)`);
+      throw new InputError(
+        'options',
+        `'${w}' is not an option (options are docker run flags, e.g. --memory 512m)`,
+        'give docker run flags and their values only; the image and commands have inputs of their own',
+      );
     }
     const refused = REFUSED[flag];
-    if (refused !== undefined) throw new InputError('options', `option '${flag}' is not allowed: ${refused}`);
+    if (refused !== undefined)
+      throw new InputError('options', `option '${flag}' is not allowed: ${refused}`, `remove '${flag}' from options`);
     const takesValue = ALLOWED[flag];
     if (takesValue === undefined) {
       throw new InputError('options', `option '${flag}' is not allowed`, `allowed: ${ALLOWED_OPTIONS.join(' ')}`);
@@ -195,16 +221,25 @@ export function parseRunOptions(text: string): ParsedOptions {
       if (eq > 0) value = w.slice(eq + 1);
       else {
         value = words[++i];
-        if (value === undefined) throw new InputError('options', `option '${flag}' needs a value`);
+        if (value === undefined)
+          throw new InputError('options', `option '${flag}' needs a value`, `write ${flag} <value> or ${flag}=<value>`);
       }
       // A value that reads as another option (`--user --privileged`) is refused; -1 (unlimited) is a value.
       if (value.startsWith('-') && !/^-\d+$/.test(value))
-        throw new InputError('options', `the value of '${flag}' is '${value}', which reads as an option`);
+        throw new InputError(
+          'options',
+          `the value of '${flag}' is '${value}', which reads as an option`,
+          `give ${flag} its value right after it`,
+        );
       if ((flag === '--user' || flag === '-u') && !/^[A-Za-z0-9_][A-Za-z0-9_.:-]*$/.test(value))
-        throw new InputError('options', `'${value}' is not a user (name or uid, optionally :group)`);
+        throw new InputError(
+          'options',
+          `'${value}' is not a user (name or uid, optionally :group)`,
+          'e.g. --user 1000 or --user app:app',
+        );
       args.push(flag, value);
     } else {
-      if (eq > 0) throw new InputError('options', `option '${flag}' takes no value`);
+      if (eq > 0) throw new InputError('options', `option '${flag}' takes no value`, `write ${flag} alone`);
       args.push(flag);
     }
     if (flag === '--network' || flag === '--net') network = value;
@@ -220,7 +255,10 @@ export interface CopySpec {
   container: string;
 }
 
-/** A workspace path after realpath: `..`, absolute paths elsewhere and symlinks leading out are refused. */
+/**
+ * A workspace path after realpath: `..`, absolute paths elsewhere and symlinks leading out
+ * are refused; so is a path the file system refuses (too long, a loop), as the input's error.
+ */
 const insideWorkspace = (input: string, workspace: string, p: string, allowRoot: boolean): string =>
   workspaceDestination(input, workspace, p, { allowRoot });
 

@@ -56,3 +56,20 @@ export function registryHint(err: ShiplineError, loginHint: string, ecrPermissio
 
 export const LOGIN_HINT =
   'log in first (docker login --password-stdin, or the ecr-login step) so docker config.json holds credentials for this registry';
+
+/** A registry host the URL parser refuses (`localhost:99999`, `[:]`): the input's error, not a failed connection. */
+export function registryHostProblem(value: string, registry: string): string | undefined {
+  let port: string | undefined;
+  try {
+    port = new URL(`http://${registry}/`).port;
+  } catch {
+    port = undefined;
+  }
+  if (port === undefined || port === '0')
+    return `'${value}': '${registry}' is not a registry host[:port] (a port is 1 to 65535)`;
+  // A DNS name: labels of at most 63 characters, 253 in all (the URL parser does not check).
+  const host = registry.replace(/:\d+$/, '');
+  if (!host.startsWith('[') && (host.length > 253 || host.split('.').some((l) => l.length > 63)))
+    return `'${value}': '${registry}' is not a host name (at most 63 characters between dots, 253 in all)`;
+  return undefined;
+}

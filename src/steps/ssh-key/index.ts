@@ -1,6 +1,11 @@
 import { defineStep, type InputSpecs } from '../../runtime/define';
-import { main } from './main';
-import { post } from './post';
+import type { main as Main } from './main';
+import type { post as Post } from './post';
+
+// main.ts, post.ts and what only they need (node:crypto for the key checks) load when they
+// run, after the inputs validate: a bad input fails without them.
+const main: typeof Main = (ctx) => import('./main').then((m) => m.main(ctx));
+const post: typeof Post = (ctx) => import('./post').then((m) => m.post(ctx));
 
 export const inputs = {
   'key-variables': {
@@ -38,9 +43,9 @@ export default defineStep({
   description: 'Reassemble an SSH private key from masked CI variables (one per line, or base64) for git over SSH',
   inputs,
   outputs: {
-    'key-file': { description: 'Path of the key file (0600, in a 0700 temp dir removed by the cleanup).' },
-    'known-hosts-file': { description: 'Path of the known_hosts file.' },
-    'ssh-command': { description: 'The ssh command line exported as GIT_SSH_COMMAND.' },
+    'key-file': { description: 'Path of the key file (0600, in a 0700 temp dir removed by the cleanup).', local: true },
+    'known-hosts-file': { description: 'Path of the known_hosts file.', local: true },
+    'ssh-command': { description: 'The ssh command line exported as GIT_SSH_COMMAND.', local: true },
     fingerprint: { description: 'SHA256 fingerprint of the key, as `ssh-keygen -l` prints it.' },
   },
   exports: {

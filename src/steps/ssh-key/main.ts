@@ -1,13 +1,11 @@
 // ssh-key: the key put back together from the job's variables (or its base64) and checked,
 // written with its known_hosts into a private directory, GIT_SSH_COMMAND exported, and
 // optionally an ssh-agent started with it. Nothing is written before every check passed.
-import { existsSync, readFileSync } from 'node:fs';
-import { isAbsolute } from 'node:path';
 import type { Ctx } from '../../runtime/define';
-import { checkArmour, keyText } from '../../lib/ssh/key';
+import { keyText } from '../../lib/ssh/key';
 import { gitSshCommand, startAgent, writeKeyDir, type Agent } from '../../lib/ssh/setup';
 import { isShiplineError, withHint } from '../../lib/util/errors';
-import { hostPattern, planKey, type Inputs } from './plan';
+import { hostPattern, planKey, readKnownHosts, type Inputs } from './plan';
 
 export type StepCtx = Ctx<Inputs>;
 
@@ -20,12 +18,12 @@ export const KEY_DIR_SHAPE = /^shipline-ssh-[A-Za-z0-9]{6}$/;
 
 export async function main(ctx: StepCtx): Promise<void> {
   const { inputs } = ctx;
-  const plan = planKey(inputs, knownHostsLines(inputs.knownHosts), ctx.env);
-  if (plan.variables.length)
-    ctx.log.info(`key from ${plan.variables.length} variable(s): ${describeNames(plan.variables)}`);
-  const info = checkArmour(plan.lines);
+  const plan = planKey(inputs, readKnownHosts(inputs.knownHosts), ctx.env);
+  const { info } = plan;
   // Mask the body lines (the armour lines are public) before anything else can print.
   for (const l of info.body) ctx.secret(l);
+  if (plan.variables.length)
+    ctx.log.info(`key from ${plan.variables.length} variable(s): ${describeNames(plan.variables)}`);
 
   const files = writeKeyDir(ctx.tempDir, keyText(plan.lines), plan.knownHosts);
   keyDir(ctx).set(files.dir);
@@ -44,14 +42,6 @@ export async function main(ctx: StepCtx): Promise<void> {
   ctx.setOutput('known-hosts-file', files.knownHostsFile);
   ctx.setOutput('ssh-command', command);
   ctx.setOutput('fingerprint', info.fingerprint ?? '');
-}
-
-/** The known-hosts input, or the lines of the file it names (a GitLab file variable). */
-function knownHostsLines(given: string[]): string[] {
-  const [only] = given;
-  return given.length === 1 && only !== undefined && isAbsolute(only) && existsSync(only)
-    ? readFileSync(only, 'utf8').split(/\r?\n/)
-    : given;
 }
 
 function describeNames(names: string[]): string {

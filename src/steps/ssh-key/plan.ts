@@ -2,10 +2,12 @@
 // lines in order, and the known_hosts text for StrictHostKeyChecking=yes without
 // ssh-keyscan (which trusts whatever answers first): lines are given and checked, and bare
 // `<type> <key>` lines get the `host` input as their host field. No file is written here.
+import { existsSync, readFileSync } from 'node:fs';
+import { isAbsolute } from 'node:path';
 import type { InputValues } from '../../runtime/define';
-import type { KeyLine } from '../../lib/ssh/key';
+import { checkArmour, type KeyInfo, type KeyLine } from '../../lib/ssh/key';
 import type { Env } from '../../lib/util/env';
-import { ShiplineError } from '../../lib/util/errors';
+import { isShiplineError, ShiplineError } from '../../lib/util/errors';
 import { InputError } from '../../runtime/inputs';
 import type { inputs } from './index';
 
@@ -21,6 +23,8 @@ export interface KeyPlan {
   /** The variables the key came from (none for key-base64). */
   variables: string[];
   knownHosts: string;
+  /** The key's armour, type and fingerprint (checked here: a malformed key is an input error). */
+  info: KeyInfo;
 }
 
 /**
@@ -43,7 +47,44 @@ export function planKey(
   }
   const variables = base64 ? [] : expandKeyVariables(env, i.keyVariables);
   const lines = base64 ? linesFromBase64(base64) : linesFromVariables(env, variables);
-  return { lines, variables, knownHosts: buildKnownHosts(knownHostsLines, i.host?.trim() || undefined) };
+  const knownHosts = buildKnownHosts(knownHostsLines, i.host?.trim() || undefined);
+  return { lines, variables, knownHosts, info: checkKey(lines, base64 ? 'key-base64' : 'key-variables') };
+}
+
+/**
+ * The armour and body of the key (the library's check), as an error of the input that
+ * holds it: a malformed key is the user's to fix (exit 2). Messages name lines and
+ * variables, never a line's text.
+ */
+export function checkKey(lines: KeyLine[], input: 'key-variables' | 'key-base64'): KeyInfo {
+  try {
+    return checkArmour(lines);
+  } catch (err) {
+    if (!isShiplineError(err) || err.kind !== 'invalid') throw err;
+    const hint =
+      input === 'key-base64'
+        ? 'key-base64 holds the whole private key file base64-encoded: store the output of `base64 -w0 < id_ed25519`'
+        : (err.hint ?? 'check the variables against the key file, one line per variable in order');
+    throw badInput(input, `${input}: ${err.message}`, hint);
+  }
+}
+
+/**
+ * The known-hosts input as lines: the lines given, or those of the file it names (one
+ * absolute path, e.g. a GitLab file variable). A path that is not a readable file is an
+ * input error (a known_hosts line never starts with '/').
+ */
+export function readKnownHosts(given: string[]): string[] {
+  const [only] = given;
+  if (given.length !== 1 || only === undefined || !isAbsolute(only) || /\s/.test(only)) return given;
+  const hint = 'give known_hosts lines, or the path of a readable known_hosts file (a GitLab file variable)';
+  if (!existsSync(only)) throw badInput('known-hosts', `known-hosts: the file ${only} does not exist`, hint);
+  try {
+    return readFileSync(only, 'utf8').split(/\r?\n/);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code ?? String(err);
+    throw badInput('known-hosts', `known-hosts: ${only} cannot be read (${code})`, hint);
+  }
 }
 
 const VAR_RE = /^[A-Za-z_][A-Za-z0-9_]*$/;

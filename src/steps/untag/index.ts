@@ -1,7 +1,11 @@
 import { defineStep, type InputSpecs, type InputValues } from '../../runtime/define';
 import { checkImage, checkPattern, DEFAULT_PROTECTED } from './plan';
 import { checkTag, INSECURE_REGISTRIES_INPUT } from '../shared/registry';
-import { main } from './main';
+import type { main as Main } from './main';
+
+// main.ts and what only it needs (node:crypto for digests) load when main runs, after the
+// inputs validate: a bad input fails without them.
+const main: typeof Main = (ctx) => import('./main').then((m) => m.main(ctx));
 
 export const inputs = {
   image: {
@@ -16,6 +20,7 @@ export const inputs = {
     type: 'list',
     description: 'Tags to remove (plain tag names). A tag that is not there is success: nothing to do.',
     check: checkTag,
+    form: "plain tags like MR-12 (letters, digits, '_', '.', '-'; at most 128; not starting with '.' or '-')",
     gitlabDefault: 'MR-$CI_MERGE_REQUEST_IID',
   },
   'dry-run': {
@@ -58,6 +63,7 @@ export default defineStep({
   },
   gitlab: {
     stage: 'cleanup',
+    registryCredentials: true,
     rules: [{ if: '$CI_MERGE_REQUEST_IID', when: 'manual', allow_failure: true }],
   },
   lazy: () => import('./lazy'),

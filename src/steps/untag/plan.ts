@@ -2,7 +2,7 @@
 // network; every input error (a malformed tag, a protected one, nothing to remove) is an
 // InputError (exit 2) raised here, before anything is asked of a registry.
 import { formatReference, parseReference, type ImageRef } from '../../lib/registry/reference';
-import { referenceProblem } from '../shared/registry';
+import { referenceProblem, registryHostProblem } from '../shared/registry';
 import { parseEcrHost } from '../../lib/registry/ecr-host';
 import { InputError } from '../../runtime/inputs';
 import type { Inputs } from './index';
@@ -24,7 +24,9 @@ export interface UntagPlan {
 }
 
 /** `check` of a reference input without a digest. */
-export const checkImage = (value: string): string | undefined => referenceProblem(value, { allowDigest: false });
+export const checkImage = (value: string): string | undefined =>
+  referenceProblem(value, { allowDigest: false }) ??
+  registryHostProblem(value, parseReference(value, { allowDigest: false }).registry);
 
 const PATTERN_RE = /^[A-Za-z0-9_.*?[\]-]{1,128}$/;
 
@@ -50,7 +52,11 @@ export function globRegExp(glob: string): RegExp | undefined {
     } else if (ch === ']') return undefined;
     else re += ch.replace(/[.\\^$+(){}|]/g, '\\$&');
   }
-  return new RegExp(`^${re}$`);
+  try {
+    return new RegExp(`^${re}$`);
+  } catch {
+    return undefined; // a class the RegExp refuses, e.g. a range out of order ([9-0])
+  }
 }
 
 /** The first pattern of `protectedTags` that `tag` matches, or undefined. */

@@ -14,12 +14,14 @@ export const inputs = {
     description: 'AppRole role id. Empty: the job variable `VAULT_ROLE_ID`.',
     secret: true,
     check: credentialCheck,
+    form: 'the AppRole role id (4 characters or more; Vault generates UUIDs)',
     defaultDoc: '`$VAULT_ROLE_ID`',
   },
   'secret-id': {
     description: 'AppRole secret id. Empty: the job variable `VAULT_SECRET_ID` (a role may need none).',
     secret: true,
     check: credentialCheck,
+    form: 'the AppRole secret id (4 characters or more; Vault generates UUIDs)',
     defaultDoc: '`$VAULT_SECRET_ID`',
   },
   'auth-path': {
@@ -66,6 +68,7 @@ export const inputs = {
       Number.isInteger(Number(v)) && Number(v) >= 1 && Number(v) <= 20
         ? undefined
         : 'must be a whole number from 1 to 20',
+    form: 'a whole number from 1 to 20',
   },
   'export-token': {
     type: 'boolean',

@@ -44,14 +44,17 @@ export function planVault(
   const groups = groupByPath(requests);
   if (requests.length === 0) {
     // Later script lines expect the variables: failing here beats failing there obscurely.
-    throw new ShiplineError(
-      i.secrets.length
-        ? 'the secrets input lists no secret'
-        : `no ${i.prefix}* variables reach this job: nothing to read from Vault`,
-      {
-        kind: 'not-found',
-        hint: `define ${i.prefix}NAME=<mount>/<path>/<key> variables (protected variables reach only protected branches and tags), or the secrets input`,
-      },
+    // Nothing to read is the job's configuration, not Vault's answer: exit 2.
+    if (i.secrets.length)
+      throw new InputError(
+        'secrets',
+        'lists no secret (only comments or empty items)',
+        'write lines <mount>/<path> <key> | NAME, e.g. secret/fake-app/db password | DB_PASSWORD',
+      );
+    throw new InputError(
+      'prefix',
+      `no ${i.prefix}* variables reach this job: nothing to read from Vault`,
+      `define ${i.prefix}NAME=<mount>/<path>/<key> variables (protected variables reach only protected branches and tags), or give the secrets input`,
     );
   }
   const roleId = credential('role-id', 'VAULT_ROLE_ID', i.roleId?.trim() || unexpanded(env.VAULT_ROLE_ID));

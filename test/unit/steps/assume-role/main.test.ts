@@ -116,3 +116,64 @@ describe('explain', () => {
     ]);
   });
 });
+
+describe('what the fuzz test found: user errors exit 2 naming the input (runStep, no call made)', () => {
+  const base = {
+    'role-arn': 'arn:aws:iam::123456789012:role/ci-deploy',
+    region: 'eu-west-1',
+    'retry-max-attempts': '1',
+  };
+  test('a token file that is missing or not a file', async () => {
+    const { runOnce } = await import('../../../support/fuzz');
+    const step = (await import('../../../../src/steps/assume-role/index')).default;
+    const missing = await runOnce(step, { ...base, 'web-identity-token-file': '@@WS@@/nope' });
+    expect(missing.code).toBe(2);
+    expect(missing.err).toMatch(
+      /error: input 'web-identity-token-file': web identity token file .*nope does not exist/,
+    );
+    expect(missing.err).toMatch(/^hint: /m);
+    const dir = await runOnce(step, { ...base, 'web-identity-token-file': '@@WS@@' });
+    expect(dir.code).toBe(2);
+    expect(dir.err).toMatch(/input 'web-identity-token-file': web identity token file .* is not a regular file/);
+  });
+
+  test('a token variable that is not set', async () => {
+    const { runOnce } = await import('../../../support/fuzz');
+    const step = (await import('../../../../src/steps/assume-role/index')).default;
+    const r = await runOnce(step, { ...base, 'web-identity-token-variable': 'AWS_ID_TOKEN' });
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/input 'web-identity-token-variable': the variable AWS_ID_TOKEN is empty or not set/);
+    expect(r.err).toMatch(/hint: on GitLab declare it in the job: id_tokens/);
+  });
+
+  test('static keys with characters no request header can carry (a line break inside, non-ASCII)', async () => {
+    const { runOnce } = await import('../../../support/fuzz');
+    const step = (await import('../../../../src/steps/assume-role/index')).default;
+    for (const [name, value] of [
+      ['aws-access-key-id', 'AKIA\nFAKEFAKE'],
+      ['aws-access-key-id', 'AKIAÜBER0000'],
+      ['aws-secret-access-key', 'wJalrXUtnFEMI K7MDENG'],
+      ['aws-session-token', 'Fwo\x01GZXIv'],
+    ] as const) {
+      const r = await runOnce(step, {
+        ...base,
+        'aws-access-key-id': 'AKIAFAKEFAKEFAKE0000',
+        'aws-secret-access-key': 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY',
+        [name]: value,
+      });
+      expect(r.code).toBe(2);
+      expect(r.err).toContain(`error: input '${name}': holds spaces, line breaks, control or non-ASCII characters`);
+      expect(r.err).toMatch(/hint: use the key exactly as AWS gave it/);
+      expect(r.err).not.toContain(value);
+    }
+    // a pasted trailing newline is not an error: the key is used without it
+    const { parseInputs } = await import('../../../../src/runtime/inputs');
+    expect(() =>
+      parseInputs(step.inputs, {
+        ...base,
+        'aws-access-key-id': 'AKIAFAKEFAKEFAKE0000\n',
+        'aws-secret-access-key': 'x/y+z=\n',
+      }),
+    ).not.toThrow();
+  });
+});

@@ -4,7 +4,10 @@ import { tmpdir } from 'node:os';
 import { InputError } from '../../../../src/runtime/inputs';
 import { runStep } from '../../../../src/runtime/run';
 import step from '../../../../src/steps/assume-role/index';
-import { chooseSource } from '../../../../src/steps/assume-role/plan';
+import { chooseSource, planAssume } from '../../../../src/steps/assume-role/plan';
+import { parseInputs } from '../../../../src/runtime/inputs';
+import { detectContext } from '../../../../src/lib/ci/context';
+import type { Inputs } from '../../../../src/steps/assume-role/index';
 
 describe('credential source precedence', () => {
   const gh = { ACTIONS_ID_TOKEN_REQUEST_URL: 'http://127.0.0.1:1/token', ACTIONS_ID_TOKEN_REQUEST_TOKEN: 't' };
@@ -74,5 +77,53 @@ describe('assume-role input errors stop before any call (exit 2)', () => {
     });
     expect(code).toBe(2);
     expect(out).toMatch(/input 'region': is required/);
+  });
+});
+
+describe('what the fuzz test found', () => {
+  test('an STS endpoint variable no request can go to is exit 2 naming the variable', () => {
+    const i = parseInputs(step.inputs, {
+      'role-arn': 'arn:aws:iam::123456789012:role/r',
+      region: 'eu-west-1',
+      'web-identity-token': 'a.b.c',
+    }) as Inputs;
+    for (const [env, name] of [
+      [{ AWS_ENDPOINT_URL_STS: '-x' }, 'AWS_ENDPOINT_URL_STS'],
+      [{ AWS_ENDPOINT_URL: 'docker.io/library/x' }, 'AWS_ENDPOINT_URL'],
+      [{ AWS_ENDPOINT_URL_STS: '{{'.repeat(500) }, 'AWS_ENDPOINT_URL_STS'],
+      [{ AWS_ENDPOINT_URL_STS: 'http://127.0.0.1:\r9' }, 'AWS_ENDPOINT_URL_STS'],
+    ] as const) {
+      let err: { exitCode?: number; message?: string; hint?: string } = {};
+      try {
+        planAssume(i, env, detectContext(env));
+      } catch (e) {
+        err = e as typeof err;
+      }
+      expect(err.exitCode).toBe(2);
+      expect(err.message).toMatch(new RegExp(`^${name}=".*" is not an http\\(s\\) URL$`));
+      expect(err.message!.length).toBeLessThan(200);
+      expect(err.hint).toContain(`set ${name}`);
+    }
+    expect(planAssume(i, { AWS_ENDPOINT_URL_STS: 'http://127.0.0.1:9' }, detectContext({})).endpoint).toBe(
+      'http://127.0.0.1:9',
+    );
+    // white space around it is dropped (the request uses the checked URL)
+    expect(planAssume(i, { AWS_ENDPOINT_URL_STS: ' http://localhost:9 ' }, detectContext({})).endpoint).toBe(
+      'http://localhost:9',
+    );
+  });
+
+  test('a region from AWS_REGION / AWS_DEFAULT_REGION is checked like the input (exit 2 naming the variable)', () => {
+    const i = parseInputs(step.inputs, {
+      'role-arn': 'arn:aws:iam::123456789012:role/r',
+      'web-identity-token': 'a.b.c',
+    }) as Inputs;
+    expect(() => planAssume(i, { AWS_REGION: '\u0001' }, detectContext({}))).toThrow(
+      expect.objectContaining({ exitCode: 2, message: 'AWS_REGION="\\u0001" is not an AWS region' }),
+    );
+    expect(() => planAssume(i, { AWS_DEFAULT_REGION: 'eu west 1' }, detectContext({}))).toThrow(
+      expect.objectContaining({ exitCode: 2, hint: expect.stringContaining('set AWS_DEFAULT_REGION') }),
+    );
+    expect(planAssume(i, { AWS_REGION: 'eu-west-1' }, detectContext({})).region).toBe('eu-west-1');
   });
 });

@@ -67,4 +67,41 @@ describe('the plan', () => {
       'ECR Public tokens come from us-east-1; region eu-west-1 is not used',
     ]);
   });
+
+  test('an endpoint variable no request can go to is exit 2 naming the variable (the fuzz test found it)', () => {
+    for (const [env, name] of [
+      [{ AWS_ENDPOINT_URL_ECR: 'true' }, 'AWS_ENDPOINT_URL_ECR'],
+      [{ AWS_ENDPOINT_URL: 'registry.example.com:443' }, 'AWS_ENDPOINT_URL'],
+      [{ AWS_ENDPOINT_URL_ECR: 'http://localhost:99999' }, 'AWS_ENDPOINT_URL_ECR'],
+    ] as const) {
+      expect(() => planLogin({ ...inputs, registries: [], region: 'eu-west-1' }, env)).toThrow(
+        expect.objectContaining({
+          exitCode: 2,
+          message: expect.stringContaining(`${name}=`),
+          hint: expect.stringContaining(name),
+        }),
+      );
+    }
+    for (const bad of ['AKIA\nFAKE', 'AKİA', ' AKIA'])
+      expect(() =>
+        planLogin(
+          { ...inputs, registries: [], region: 'eu-west-1' },
+          { AWS_ACCESS_KEY_ID: bad, AWS_SECRET_ACCESS_KEY: 's' },
+        ),
+      ).toThrow(
+        expect.objectContaining({
+          exitCode: 2,
+          message: 'AWS_ACCESS_KEY_ID in the job holds spaces, line breaks, control or non-ASCII characters',
+        }),
+      );
+    expect(() => planLogin({ ...inputs, registries: [], region: undefined }, { AWS_REGION: 'Ω≈ç√' })).toThrow(
+      expect.objectContaining({ exitCode: 2, message: 'AWS_REGION="Ω≈ç√" is not an AWS region' }),
+    );
+    expect(() =>
+      planLogin(
+        { ...inputs, registries: [], region: undefined, registryType: 'public' },
+        { AWS_ENDPOINT_URL_ECR_PUBLIC: 'ftp://x' },
+      ),
+    ).toThrow(/AWS_ENDPOINT_URL_ECR_PUBLIC="ftp:\/\/x" is not an http\(s\) URL/);
+  });
 });

@@ -90,3 +90,19 @@ describe('planImageTags', () => {
     expect(o.labels).not.toContain('2026-11-21');
   });
 });
+
+describe('what the fuzz test found', () => {
+  test('a rule that makes an invalid tag names tags and says what to write (a hint)', () => {
+    for (const rule of ['--help', '/etc/passwd', "''", 'ß/ẞ']) {
+      let err: { exitCode?: number; message?: string; hint?: string } = {};
+      try {
+        planImageTags(fixtureContext('gitlab-feature-branch'), { ...base, tags: [rule] }, NOW);
+      } catch (e) {
+        err = e as typeof err;
+      }
+      expect(err.exitCode).toBe(2);
+      expect(err.message).toMatch(/^input 'tags': tag rule /);
+      expect(err.hint).toMatch(/write rule lines like type=ref,event=branch/);
+    }
+  });
+});

@@ -154,3 +154,25 @@ describe('digests and hosts at input time (issue 13)', () => {
     ).toMatchObject({ insecureRegistries: ['registry', 'reg.internal:5000', '[::1]:5000', '127.0.0.1:5001'] });
   });
 });
+
+describe('what the fuzz test found: a registry port no URL can hold is exit 2', () => {
+  test.each([
+    [
+      { source: 'localhost:99999/team/app:1', tags: 'v1' },
+      /input 'source': 'localhost:99999\/team\/app:1': 'localhost:99999' is not a registry host\[:port\]/,
+    ],
+    [
+      { source: 'reg.example.com/team/app:1', destinations: 'localhost:0/prod/app:1' },
+      /input 'destinations': .*'localhost:0'/,
+    ],
+    [{ source: '[:]:5000/team/app:1', tags: 'v1' }, /input 'source'/],
+    [
+      { source: `123456789012.dkr.ecr.eu-${'w'.repeat(70)}est-1.amazonaws.com/app:1`, tags: 'v1' },
+      /is not a host name \(at most 63 characters between dots/,
+    ],
+  ])('%j', (raw, message) => {
+    expect(() => parseInputs(step.inputs, raw)).toThrow(
+      expect.objectContaining({ exitCode: 2, message: expect.stringMatching(message), hint: expect.any(String) }),
+    );
+  });
+});

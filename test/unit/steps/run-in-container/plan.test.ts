@@ -202,3 +202,76 @@ describe('what the inputs may not do (issue 13)', () => {
     }
   });
 });
+
+describe('what the fuzz test found', () => {
+  const ws = () => fs.realpathSync(fs.mkdtempSync(path.join(os.tmpdir(), 'ric-fuzz-found-')));
+  const inputs = (over: Partial<Inputs> = {}): Inputs => ({
+    ...(parseInputs(step.inputs, { image: 'a:1', run: 'make test' }) as Inputs),
+    ...over,
+  });
+  const refusal = (fn: () => unknown): InputError => {
+    try {
+      fn();
+    } catch (e) {
+      if (e instanceof InputError) return e;
+      throw e;
+    }
+    throw new Error('no error');
+  };
+
+  test('an unclosed quote in shell names shell, not options', () => {
+    const e = refusal(() => planRun(inputs({ shell: "sh -c 'x" }), '/w'));
+    expect(e.message).toBe("input 'shell': unclosed ' quote");
+    expect(e.hint).toMatch(/close the quote/);
+    expect(refusal(() => planRun(inputs({ options: '--label "a' }), '/w')).input).toBe('options');
+  });
+
+  test('a workspace path the file system refuses (too long) is exit 2 naming the input', () => {
+    const dir = ws();
+    try {
+      for (const [input, fn] of [
+        ['copy-in', () => parseCopyIn(['x'.repeat(5000)], dir, '/app')],
+        ['copy-out', () => parseCopyOut([`out.txt:${'y'.repeat(5000)}`], dir, '/app')],
+      ] as const) {
+        const e = refusal(fn);
+        expect(e).toMatchObject({ input, exitCode: 2 });
+        expect(e.message).toMatch(/cannot be used as a path \(ENAMETOOLONG\)/);
+        expect(e.hint).toBeTruthy();
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  test('every refused option says what to do (a hint)', () => {
+    for (const o of ['busybox', '--privileged', '--frobnicate', '--memory', '--user --x', '-u a;b', '--init=1'])
+      expect(refusal(() => parseRunOptions(o)).hint).toBeTruthy();
+  });
+
+  test.each(['localhost:99999/a:1', 'localhost:0/a', '[:]/a'])(
+    'image %s: a registry port no URL holds is exit 2',
+    (image) => {
+      expect(() => parseInputs(step.inputs, { image })).toThrow(
+        expect.objectContaining({
+          exitCode: 2,
+          message: expect.stringMatching(/^input 'image': .*is not a registry host/),
+        }),
+      );
+    },
+  );
+
+  test('capitals in the repository (docker refuses them) are exit 2 with the lowercase form; a host and tag keep theirs', () => {
+    expect(() => parseInputs(step.inputs, { image: 'Registry.Example.com:5000/Team/App:MR-7' })).toThrow(
+      "input 'image': 'Registry.Example.com:5000/Team/App:MR-7': docker refuses capitals in a repository; write Registry.Example.com:5000/team/app:MR-7",
+    );
+    expect(() => parseInputs(step.inputs, { image: 'UPPER/x' })).toThrow(/write upper\/x$/);
+    expect(() => parseInputs(step.inputs, { image: 'reg.example.com/app:Tag_1' })).not.toThrow();
+  });
+
+  test('secret-env takes variable names, like env', () => {
+    expect(parseInputs(step.inputs, { 'secret-env': 'NPM_TOKEN\nDB_PASSWORD' })).toMatchObject({
+      secretEnv: ['NPM_TOKEN', 'DB_PASSWORD'],
+    });
+    expect(() => parseInputs(step.inputs, { 'secret-env': 'NPM-TOKEN' })).toThrow(/input 'secret-env'/);
+  });
+});

@@ -10,6 +10,7 @@ import {
   linesFromBase64,
   linesFromVariables,
   planKey,
+  readKnownHosts,
 } from '../../../../src/steps/ssh-key/plan';
 
 const rsaPem = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({
@@ -150,5 +151,43 @@ describe('step inputs (fail before any file is written)', () => {
     const r = await runIt({ PATH: '/usr/bin' }, argv);
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(msg);
+  });
+});
+
+describe('what the fuzz test found: a malformed key or known-hosts path is exit 2 naming the input', () => {
+  const kh = ['gitlab.com ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl'];
+  test.each([
+    ['the BEGIN line missing', (l: string[]) => l.slice(1)],
+    ['the END line cut', (l: string[]) => l.slice(0, -1)],
+    ['a body line changed', (l: string[]) => [l[0]!, l[1]!.replace(/^./, '*'), ...l.slice(2)]],
+    ['two body lines swapped', (l: string[]) => [l[0]!, l[2]!, l[1]!, ...l.slice(3)]],
+  ])('key-variables: %s', (_what, change) => {
+    const lines = change(rsaPem.trimEnd().split('\n'));
+    const env = asVariables(lines.join('\n'));
+    const e = thrown(() =>
+      planKey({ keyVariables: ['SSH_KEY_LINE_'], keyBase64: undefined, host: undefined }, kh, env),
+    );
+    expect(e).toMatchObject({ kind: 'input', exitCode: 2, data: { input: 'key-variables' } });
+    expect(e.message).toMatch(/^key-variables: /);
+    expect(e.hint).toBeTruthy();
+    for (const l of lines.slice(1, -1)) expect(e.message).not.toContain(l);
+  });
+
+  test('key-base64 of something that is not a private key', () => {
+    const e = thrown(() =>
+      planKey({ keyVariables: [], keyBase64: Buffer.from('not a key\n').toString('base64'), host: undefined }, kh, {}),
+    );
+    expect(e).toMatchObject({ exitCode: 2, data: { input: 'key-base64' } });
+    expect(e.hint).toMatch(/base64 -w0/);
+  });
+
+  test('known-hosts naming a directory, or a file that is not there', () => {
+    const dir = thrown(() => readKnownHosts([require('node:os').tmpdir()]));
+    expect(dir).toMatchObject({ exitCode: 2, data: { input: 'known-hosts' } });
+    expect(dir.message).toMatch(/cannot be read \(EISDIR\)/);
+    const missing = thrown(() => readKnownHosts(['/nonexistent/known_hosts']));
+    expect(missing.message).toBe('known-hosts: the file /nonexistent/known_hosts does not exist');
+    // lines are lines: nothing is read
+    expect(readKnownHosts(kh)).toEqual(kh);
   });
 });

@@ -107,7 +107,14 @@ describe('globs', () => {
     expect(globRegExp(glob)!.test(tag)).toBe(ok);
     expect(protectedBy(tag, [glob]) !== undefined).toBe(ok);
   });
-  test.each(['v[0-9', 'a]', '[]'])('%s is not a glob', (glob) => expect(globRegExp(glob)).toBeUndefined());
+  test.each(['v[0-9', 'a]', '[]', '[9-0]', '[0---9]*'])('%s is not a glob', (glob) =>
+    expect(globRegExp(glob)).toBeUndefined(),
+  );
+  test('a class out of order in protected is exit 2 naming protected, not the bug path (the fuzz test found it)', () => {
+    expect(() => parse({ image: 'reg.example.com/a', tags: 'MR-1', protected: '[0-9]*.[0---9]*' })).toThrow(
+      expect.objectContaining({ exitCode: 2, message: expect.stringMatching(/^input 'protected': /) }),
+    );
+  });
 });
 
 describe('chooseMethod', () => {
@@ -118,5 +125,21 @@ describe('chooseMethod', () => {
     ['127.0.0.1:5002/team/app', 'ecr-api', 'ecr-api'],
   ] as const)('%s with %s: %s', (image, method, want) => {
     expect(chooseMethod(method, parseReference(image))).toBe(want);
+  });
+});
+
+describe('what the fuzz test found: a registry port no URL can hold is exit 2', () => {
+  test.each(['localhost:99999/a', 'localhost:0/a:MR-1', '[:]:5000/a'])('%s', (image) => {
+    expect(() => parse({ image, tags: 'MR-1' })).toThrow(
+      expect.objectContaining({
+        exitCode: 2,
+        message: expect.stringMatching(/^input 'image': .*is not a registry host/),
+      }),
+    );
+  });
+  test('a malformed tag says what a tag is (a hint)', () => {
+    expect(() => parse({ image: 'reg.example.com/a', tags: '-rf' })).toThrow(
+      expect.objectContaining({ exitCode: 2, hint: expect.stringMatching(/^use plain tags like MR-12/) }),
+    );
   });
 });

@@ -123,7 +123,7 @@ describe('the plan', () => {
     ).toMatchObject({ url: 'http://other:8200', roleId: 'role-2', count: 1 });
   });
 
-  test('bad locations exit 2; no secret at all exits 1', () => {
+  test('bad locations exit 2; no secret at all exits 2 naming the input', () => {
     const env = { VAULT_ADDR: 'http://v:8200', VAULT_ROLE_ID: 'role' };
     expect(() => planVault({ ...base, secrets: ['secret/a/b key | 1BAD'] }, env)).toThrow(
       expect.objectContaining({ exitCode: 2, data: expect.objectContaining({ input: 'secrets' }) }),
@@ -132,7 +132,21 @@ describe('the plan', () => {
       expect.objectContaining({ exitCode: 2, data: expect.objectContaining({ source: 'V_X' }) }),
     );
     expect(() => planVault(base, env)).toThrow(
-      expect.objectContaining({ exitCode: 1, message: 'no V_* variables reach this job: nothing to read from Vault' }),
+      expect.objectContaining({
+        exitCode: 2,
+        message: "input 'prefix': no V_* variables reach this job: nothing to read from Vault",
+        hint: expect.stringContaining('define V_NAME=<mount>/<path>/<key> variables'),
+      }),
+    );
+    // V_ variables that are empty or not variable names (V_1BAD) do not count
+    expect(() => planVault(base, { ...env, V_: 'secret/a/b', V_EMPTY: ' ', V_1BAD: 'secret/a/b' })).toThrow(
+      expect.objectContaining({ exitCode: 2, data: expect.objectContaining({ input: 'prefix' }) }),
+    );
+    expect(() => planVault({ ...base, secrets: ['# only a comment'] }, env)).toThrow(
+      expect.objectContaining({
+        exitCode: 2,
+        message: "input 'secrets': lists no secret (only comments or empty items)",
+      }),
     );
     expect(() => planVault(base, { VAULT_ADDR: 'vault:8200', V_A: 'secret/a/b/c' })).toThrow(
       /input 'url': VAULT_ADDR 'vault:8200' is not an http\(s\) URL/,
