@@ -2,6 +2,7 @@
 // interleaved with the others (machine noise then hits all alike), timed as a median and
 // printed as a ratio to the first case (the baseline, usually `node -e ''`).
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 
 export const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
@@ -33,3 +34,23 @@ export function compareCases(cases, { runs, node = process.execPath, cwd, note =
   }
   return medians;
 }
+
+/**
+ * CPU time (user + system, ms) of every child this process has reaped so far, from
+ * /proc/self/stat (cutime + cstime, in clock ticks of 10 ms): read before and after one run,
+ * the difference is that run's CPU time. One run's figure is coarse (a tick); the mean of many
+ * runs is not. On a loaded machine it moves far less than the wall time, which also holds the
+ * waits for a CPU. undefined where /proc is missing.
+ */
+export function childCpuMs() {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // after "pid (comm) ": state is field 3, so cutime (16) and cstime (17) are at 13 and 14
+    return (Number(f[13]) + Number(f[14])) * 10;
+  } catch {
+    return undefined;
+  }
+}
+
+export const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;

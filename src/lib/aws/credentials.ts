@@ -76,7 +76,8 @@ export async function jobCredentials(env: Env, opts: JobCredentialOptions): Prom
     return { credentials, source };
   }
   if (source === 'token-file') return { credentials: await fromTokenFile(env, opts), source };
-  const { sdkChainCredentials } = await import('./sdk-chain');
+  // Required on use (dist/<step>/aws-sdk.js, a plain require: no ESM loader for 400 KB).
+  const { sdkChainCredentials } = require('./sdk-chain') as typeof import('./sdk-chain');
   const credentials = await sdkChainCredentials(opts.region);
   registerSecrets(credentials, opts.onSecret);
   return { credentials, source };
