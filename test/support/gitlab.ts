@@ -1,6 +1,10 @@
 // Run a pipeline through gitlab-ci-local (4.73.0) in a throwaway git repository whose origin
 // is https://gitlab.example.com/shipline/shipline.git, so components written as
 // `$CI_SERVER_FQDN/$CI_PROJECT_PATH/<step>@$CI_COMMIT_SHA` resolve from its own working tree.
+// Two executors: the host shell (default: `image:` jobs run on the host, SHIPLINE_HOME standing
+// in for the job image), or gitlab-ci-local's docker executor (`executor: 'docker'`): every job
+// in its image's container, with a helper image, host networking and the engine's socket.
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,6 +16,42 @@ export const GITLAB_PROJECT_PATH = 'shipline/shipline';
 const GCL = path.join(repoRoot, 'node_modules', '.bin', 'gitlab-ci-local');
 
 export type PipelineKind = 'default-branch' | 'branch' | 'mr' | 'tag';
+
+/** gitlab-ci-local's CI_REGISTRY when none is given (4.73: `local-registry.<remote host>`). */
+export const GCL_DEFAULT_CI_REGISTRY = 'local-registry.gitlab.example.com';
+
+/** gitlab-ci-local's docker executor (`executor: 'docker'`). */
+export interface DockerExecutorOptions {
+  /** `--helper-image`: gitlab-ci-local runs it to fill the volumes and to copy artifacts out (bash + rsync). */
+  helperImage: string;
+  /**
+   * A job image to stand in as the templates' default image: it is tagged
+   * `$CI_REGISTRY/<project>/job:<component sha>` (CI_REGISTRY from `variables`, else gitlab-ci-local's
+   * default) after the commit, found by the default pull policy (if-not-present) without a pull,
+   * and untagged by cleanup().
+   */
+  defaultImage?: string;
+  /** Project path of that tag (the templates' `shipline-project` input; default shipline/shipline). */
+  defaultImageProject?: string;
+  /** `--network` of job containers (default `host`: the bench listens on loopback). */
+  network?: string;
+  /**
+   * The engine's socket on the host, mounted at /var/run/docker.sock in job containers (socket
+   * binding, as many runners do); default: the path of DOCKER_HOST (unix://) or /var/run/docker.sock;
+   * null: no socket.
+   */
+  socket?: string | null;
+  /** More `--volume` mounts (`host-path:container-path[:opts]`). */
+  volumes?: string[];
+  /**
+   * `--security-opt` values for job containers (e.g. `seccomp=unconfined`, what buildah needs to
+   * unshare a user namespace), like a runner's `security_opt` in config.toml. gitlab-ci-local has no
+   * such flag: a `--container-executable` wrapper adds them to every `docker create` it runs.
+   */
+  securityOpt?: string[];
+  /** `--privileged` for job containers. */
+  privileged?: boolean;
+}
 
 export interface PipelineSpec {
   kind: PipelineKind;
@@ -48,8 +88,15 @@ export interface RunGitlabOptions {
    * template fetches the pinned dist/ into the job's private directory.
    */
   shiplineHome?: string | null;
-  /** Run `image:` jobs on the host shell (default true: no public images offline). */
+  /** Run `image:` jobs on the host shell (default true: no public images offline). Ignored with the docker executor. */
   forceShellExecutor?: boolean;
+  /**
+   * `shell` (default): `--force-shell-executor`, unless forceShellExecutor is false. `docker`:
+   * gitlab-ci-local's docker executor with `docker` (required); SHIPLINE_HOME is then not set
+   * (default shiplineHome null): the job image's own ENV decides.
+   */
+  executor?: 'shell' | 'docker';
+  docker?: DockerExecutorOptions;
   /** Also run the `needs` of the named job(s). */
   needs?: boolean;
   extraArgs?: string[];
@@ -63,6 +110,8 @@ export interface GitlabRunResult {
   stderr: string;
   /** The temp repository (project dir). */
   dir: string;
+  /** The pipeline's commit (`$[[ component.sha ]]`, CI_COMMIT_SHA). */
+  sha: string;
   args: string[];
   raw: RunResult;
   /** Read a file of the project dir (e.g. '.gitlab-ci-local/artifacts/<job>/...'). */
@@ -172,10 +221,14 @@ export async function runGitlabCiLocal(opts: RunGitlabOptions): Promise<GitlabRu
   await git('symbolic-ref', 'refs/remotes/origin/HEAD', 'refs/remotes/origin/main');
   if (spec.kind === 'branch' || spec.kind === 'mr') await git('checkout', '-q', '-B', spec.branch ?? 'feature/x');
   if (spec.kind === 'tag') await git('tag', '-f', spec.tag ?? 'v1.2.3');
+  const sha = (await git('rev-parse', 'HEAD')).stdout.trim();
 
+  const docker = opts.executor === 'docker' ? opts.docker : undefined;
+  if (opts.executor === 'docker' && !docker)
+    throw new Error("runGitlabCiLocal: executor 'docker' needs the docker options");
   const pv = pipelineVars(spec);
   // Never the checkout: nothing under it is trusted (docs/security.md).
-  const home = opts.shiplineHome === undefined ? repoRoot : opts.shiplineHome;
+  const home = opts.shiplineHome === undefined ? (docker ? null : repoRoot) : opts.shiplineHome;
   const variables: Record<string, string> = {
     ...(home === null ? {} : { SHIPLINE_HOME: home }),
     ...pv.variables,
@@ -183,7 +236,10 @@ export async function runGitlabCiLocal(opts: RunGitlabOptions): Promise<GitlabRu
   };
   // gitlab-ci-local wants a relative --cwd: run it from the project dir instead
   const args = ['--no-color', '--home', path.join(outer, 'gcl-home')];
-  if (opts.forceShellExecutor !== false) args.push('--force-shell-executor');
+  const env = { ...(opts.env ?? process.env) };
+  const tagged: string[] = [];
+  if (docker) args.push(...dockerExecutorArgs(docker, outer, env));
+  else if (opts.forceShellExecutor !== false) args.push('--force-shell-executor');
   if (opts.fileVariables && Object.keys(opts.fileVariables).length) {
     const varsFile = path.join(outer, 'variables.yml');
     fs.writeFileSync(
@@ -204,15 +260,31 @@ export async function runGitlabCiLocal(opts: RunGitlabOptions): Promise<GitlabRu
   args.push(...(opts.extraArgs ?? []));
   for (const j of opts.job === undefined ? [] : Array.isArray(opts.job) ? opts.job : [opts.job]) args.push(j);
 
-  const env = { ...(opts.env ?? process.env) };
   if (home === null) delete env.SHIPLINE_HOME;
-  const raw = await run(GCL, args, { cwd: dir, env, timeoutMs: opts.timeoutMs ?? 300_000 });
+  const untag = () => {
+    if (tagged.length)
+      spawnSync('docker', ['image', 'rm', ...tagged.splice(0)], { env, stdio: 'ignore', timeout: 60_000 });
+  };
+  let raw: RunResult;
+  try {
+    if (docker?.defaultImage) {
+      const registry = variables.CI_REGISTRY ?? GCL_DEFAULT_CI_REGISTRY;
+      const ref = `${registry}/${docker.defaultImageProject ?? GITLAB_PROJECT_PATH}/job:${sha}`;
+      tagged.push(ref);
+      await runOk('docker', ['image', 'tag', docker.defaultImage, ref], { env });
+    }
+    raw = await run(GCL, args, { cwd: dir, env, timeoutMs: opts.timeoutMs ?? 300_000 });
+  } catch (e) {
+    untag();
+    throw e;
+  }
   const readFile = (rel: string) => fs.readFileSync(path.join(dir, rel), 'utf8');
   return {
     exitCode: raw.code,
     stdout: raw.stdout,
     stderr: raw.stderr,
     dir,
+    sha,
     args,
     raw,
     readFile,
@@ -233,7 +305,35 @@ export async function runGitlabCiLocal(opts: RunGitlabOptions): Promise<GitlabRu
     },
     jobLog: (job) => readFile(path.join('.gitlab-ci-local', 'output', `${job.replace(/[^\w-]/g, '-')}.log`)),
     cleanup: () => {
+      untag();
       fs.rmSync(outer, { recursive: true, force: true });
     },
   };
+}
+
+/** The engine's socket path on the host: DOCKER_HOST's when it is unix://, else the default. */
+export function dockerSocketPath(env: NodeJS.ProcessEnv = process.env): string {
+  const host = env.DOCKER_HOST ?? '';
+  return host.startsWith('unix://') ? host.slice('unix://'.length) : '/var/run/docker.sock';
+}
+
+/** gitlab-ci-local's docker-executor flags (and the security-opt wrapper, written under `outer`). */
+function dockerExecutorArgs(d: DockerExecutorOptions, outer: string, env: NodeJS.ProcessEnv): string[] {
+  const args = ['--helper-image', d.helperImage, '--network', d.network ?? 'host', '--pull-policy', 'if-not-present'];
+  const socket = d.socket === undefined ? dockerSocketPath(env) : d.socket;
+  if (socket) args.push('--volume', `${socket}:/var/run/docker.sock`);
+  for (const v of d.volumes ?? []) args.push('--volume', v);
+  if (d.privileged) args.push('--privileged');
+  if (d.securityOpt?.length) {
+    // gitlab-ci-local runs `<executable> create …` through bash for job and helper containers.
+    const wrapper = path.join(outer, 'docker-security-opt');
+    const opts = d.securityOpt.map((o) => `--security-opt ${JSON.stringify(o)}`).join(' ');
+    fs.writeFileSync(
+      wrapper,
+      `#!/bin/sh\nif [ "$1" = create ]; then shift; exec docker create ${opts} "$@"; fi\nexec docker "$@"\n`,
+      { mode: 0o755 },
+    );
+    args.push('--container-executable', wrapper);
+  }
+  return args;
 }
