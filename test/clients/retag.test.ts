@@ -58,7 +58,14 @@ describe('generated wrappers', () => {
     const body = text.slice(text.indexOf('\n---'));
     expect(body).toContain('- if: $CI_COMMIT_TAG');
     const script = body.slice(body.indexOf('  script:'), body.indexOf('  after_script:'));
-    expect(script).not.toContain('$[[ inputs.');
+    // Only the user's own command lists (array inputs) are interpolated into script.
+    const own = /^\s*- \$\[\[ inputs\.(before-script|script) \]\]$/;
+    expect(
+      script
+        .split('\n')
+        .filter((l) => !own.test(l))
+        .join('\n'),
+    ).not.toContain('$[[ inputs.');
   });
 });
 

@@ -245,7 +245,9 @@ export async function runGitlabCiLocal(opts: RunGitlabOptions): Promise<GitlabRu
     fs.writeFileSync(
       varsFile,
       Object.entries(opts.fileVariables)
-        .map(([k, v]) => `${k}: ${yamlQuote(v)}`)
+        // The typed form: gitlab-ci-local takes a plain value starting with `/` or `~` for a
+        // file path (a key line starting with `/` would reach the job as a temp file's path).
+        .map(([k, v]) => `${k}: { type: variable, values: { "*": ${yamlQuote(v)} } }`)
         .join('\n') + '\n',
       { mode: 0o600 },
     );
