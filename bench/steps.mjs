@@ -18,14 +18,21 @@
 // The anchors (third-party actions) cannot run here; their figures, from issue 17 (measured
 // side by side there: 2 cores, Node 20 and 24, 25 interleaved pairs, env -i), are quoted
 // as facts at the end.
-// Usage: node bench/steps.mjs [--runs 25] [--before DIR] [--only-node 24]
+// `--only REGEX` keeps the cases whose name matches (and the baseline); `--profile DIR` runs
+// each kept case `--runs` times under `--cpu-prof` instead and prints where the time went
+// (self time by file and by function, per run), the profiles left in DIR.
+// `--node-args=--trace-gc` passes flags to node in every kept case; `--show` runs each kept
+// case once and prints what it wrote.
+// Usage: node bench/steps.mjs [--runs 25] [--before DIR] [--only-node 24] [--only RE] [--profile DIR]
+//        [--node-args ARGS] [--show]
 //        (build first: npm run build; bench up for the AWS happy paths)
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { childCpuMs, mean, median, timeCase } from './lib/measure.mjs';
+import { summarizeProfiles } from './lib/profile.mjs';
 
 const { fetch } = globalThis;
 
@@ -35,6 +42,10 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '25' },
     before: { type: 'string' },
     'only-node': { type: 'string' },
+    only: { type: 'string' },
+    profile: { type: 'string' },
+    'node-args': { type: 'string', default: '' },
+    show: { type: 'boolean', default: false },
   },
 });
 const runs = Number(values.runs);
@@ -45,20 +56,9 @@ const base = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: work };
 const checkout = join(work, 'checkout');
 mkdirSync(checkout);
 
-// One invalid input per step (refused by input validation, exit 2), as bench/cold-start.mjs.
-const FAIL_FAST = {
-  'image-tags': ['--latest', 'maybe'],
-  'build-push': ['--push', 'maybe'],
-  'kaniko-build': ['--builder', 'nope'],
-  retag: ['--source', 'a:b', '--overwrite', 'maybe'],
-  untag: ['--image', 'registry.example.com/team/app', '--dry-run', 'maybe'],
-  'assume-role': ['--role-arn', 'nope'],
-  'ecr-login': ['--region', 'NOPE'],
-  'registry-login': ['--ecr', 'maybe'],
-  'run-in-container': ['--keep', 'maybe'],
-  'ssh-key': ['--start-agent', 'maybe'],
-  'vault-secrets': ['--export-token', 'maybe'],
-};
+// One invalid input per step (refused by input validation, exit 2), shared with
+// test/unit/bundles.test.ts, which checks that such a run loads nothing but index.js.
+const FAIL_FAST = JSON.parse(readFileSync(join(root, 'bench/fail-fast.json'), 'utf8'));
 
 function benchEnv() {
   const r = spawnSync('bash', [join(root, 'scripts', 'testbed'), 'env'], { encoding: 'utf8' });
@@ -219,6 +219,15 @@ if (tb) {
     code: 0,
     requests: [{ url: tb.TB_STS_URL, role: oidcRole, action: 'AssumeRoleWithWebIdentity' }],
   });
+  // Not a step: the same request by hand (bench/lib/sts-floor.cjs), the floor of the case above.
+  cases.push({
+    name: 'floor: 1 STS call by hand, node:http (not a step)',
+    kind: 'reference',
+    args: [join(root, 'bench/lib/sts-floor.cjs')],
+    ...gitlabJob('assume-role', { ...aws, AWS_ID_TOKEN: token, SHIPLINE_INPUT_ROLE_ARN: oidcRole }),
+    code: 0,
+    requests: [{ url: tb.TB_STS_URL, role: oidcRole, action: 'AssumeRoleWithWebIdentity' }],
+  });
   add({
     name: 'assume-role GitHub OIDC (token + 1 STS call)',
     kind: 'happy',
@@ -289,10 +298,48 @@ async function count(q) {
   ).length;
 }
 
+if (values.only) {
+  const keep = new RegExp(values.only);
+  cases.splice(1, cases.length, ...cases.slice(1).filter((c) => keep.test(c.name)));
+}
+
 const version = (bin) => spawnSync(bin, ['--version'], { encoding: 'utf8' }).stdout.trim();
 const nodes = [process.execPath, ...(tb?.TB_NODE24 && existsSync(tb.TB_NODE24) ? [tb.TB_NODE24] : [])].filter(
   (bin) => !values['only-node'] || version(bin).startsWith(`v${values['only-node']}.`),
 );
+const nodeArgs = values['node-args'].split(' ').filter(Boolean);
+if (nodeArgs.length) for (const c of cases.slice(1)) c.args = [...nodeArgs, ...c.args];
+if (values.show) {
+  for (const bin of nodes)
+    for (const c of cases.slice(1)) {
+      c.before?.();
+      const r = spawnSync(bin, c.args, { env: c.env, cwd: work, encoding: 'utf8' });
+      console.log(`\n${c.name} on node ${version(bin)}: exit ${r.status}\n${r.stdout}${r.stderr}`);
+    }
+  rmSync(work, { recursive: true, force: true });
+  process.exit(0);
+}
+if (values.profile) {
+  for (const bin of nodes) {
+    for (const c of cases.slice(1)) {
+      const dir = join(resolve(values.profile), `${version(bin)}-${c.name.replace(/[^a-z0-9]+/gi, '-')}`);
+      rmSync(dir, { recursive: true, force: true });
+      for (let i = 0; i < runs; i++) {
+        c.before?.();
+        timeCase(
+          bin,
+          { ...c, args: ['--cpu-prof', '--cpu-prof-interval', '50', '--cpu-prof-dir', dir, ...c.args] },
+          work,
+        );
+      }
+      console.log(`\n${c.name} on node ${version(bin)}, ${runs} profiled runs (${dir})`);
+      console.log(summarizeProfiles(dir, { root }));
+    }
+  }
+  rmSync(work, { recursive: true, force: true });
+  process.exit(0);
+}
+
 const verdicts = [];
 for (const bin of nodes) {
   for (const c of cases) {

@@ -4,7 +4,7 @@
 // `logout`), and an anchor input shipline cannot honour (`step.unsupported`) is refused when
 // given, naming what to do instead. Nothing given under an anchor's name is dropped.
 import type { InputSpec, StepDef } from './define';
-import { InputError, type RawInputs } from './inputs';
+import { InputError, isInputError, type RawInputs } from './inputs';
 
 export interface UnsupportedInput {
   /** Why shipline does not honour it, and what to do instead. */
@@ -92,7 +92,7 @@ export function resolveAliases(
 
 /** An input error worded with the name the user wrote (`via`: canonical → the alias used). */
 export function asWritten(err: unknown, via: Record<string, string>): unknown {
-  if (!(err instanceof InputError) || via[err.input] === undefined) return err;
+  if (!isInputError(err) || via[err.input] === undefined) return err;
   const prefix = `input '${err.input}': `;
   const rest = err.message.startsWith(prefix) ? err.message.slice(prefix.length) : err.message;
   return new InputError(via[err.input]!, `(shipline's '${err.input}') ${rest}`, err.hint);

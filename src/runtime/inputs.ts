@@ -2,7 +2,7 @@
 // or raises an InputError naming the input, the problem and the accepted form. Runs
 // before any step code or heavy module loads.
 import { camel, type InputSpec, type InputSpecs } from './define';
-import { ShiplineError } from '../lib/util/errors';
+import { isShiplineError, ShiplineError } from '../lib/util/errors';
 
 /** A bad input: exit code 2, raised before any work starts. Steps and the runtime throw it; the library cannot (it never imports the runtime). */
 export class InputError extends ShiplineError {
@@ -12,6 +12,14 @@ export class InputError extends ShiplineError {
     this.name = 'InputError';
     this.input = input;
   }
+}
+
+/**
+ * An InputError from any bundle of this process: dist/<step>/main.js carries its own copy of
+ * the class, so `instanceof` would miss one thrown by the runtime in index.js, or the reverse.
+ */
+export function isInputError(err: unknown): err is InputError {
+  return isShiplineError(err) && err.kind === 'input' && typeof (err as InputError).input === 'string';
 }
 
 /** Raw values: a string, or several for a repeated CLI flag. */

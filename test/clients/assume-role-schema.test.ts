@@ -22,7 +22,8 @@ describe.each(['assume-role', 'ecr-login'])('%s wrappers', (step) => {
       post: `../../dist/${step}/post.js`,
       'post-if': 'always()',
     });
-    expect(fs.existsSync(path.join(repoRoot, 'dist', step, 'lazy.js'))).toBe(true);
+    // the bundles next to index.js that the action's checkout must carry
+    expect(fs.existsSync(path.join(repoRoot, 'dist', step, 'main.js'))).toBe(true);
   });
 
   test("GitLab template passes GitLab's schema; inputs reach the job as variables only", () => {

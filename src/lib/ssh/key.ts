@@ -2,7 +2,7 @@
 // arrives one line per variable (or base64 in one). Its lines are checked here, armour
 // first; problems name the line number and where it came from, never the line's text.
 import { createHash, createPrivateKey, createPublicKey, sign, verify } from 'node:crypto';
-import { ShiplineError } from '../util/errors';
+import { isShiplineError, ShiplineError } from '../util/errors';
 
 export interface KeyLine {
   text: string;
@@ -171,7 +171,7 @@ function describeKey(label: string, lines: KeyLine[], body: string[]): { fingerp
       if (!privateSectionMatches(sshString(raw, sshString(raw, off).next).value, type, pub)) throw broken();
       return { fingerprint: fp(pub), type };
     } catch (err) {
-      if (err instanceof ShiplineError) throw err;
+      if (isShiplineError(err)) throw err;
       throw broken();
     }
   }

@@ -15,7 +15,7 @@ export function realpathDeep(p: string): string {
   // Bounded: each turn either drops a component or follows a link (at most 40, like the kernel).
   for (let links = 0, turns = 0; turns < 4096; turns++) {
     try {
-      return join(realpathSync(cur), ...[...missing].reverse());
+      return join(realpathSync.native(cur), ...[...missing].reverse());
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
     }

@@ -1,10 +1,12 @@
 import { defineStep, type InputSpecs, type InputValues } from '../../runtime/define';
 import { ACCOUNT_ID_RE, ROLE_ARN_FORM, ROLE_ARN_RE } from '../../lib/aws/arn';
 import { REGION_RE } from '../../lib/aws/client';
-import { main } from './main';
-import { post } from './post';
+import type { main as Main } from './main';
+import type { post as Post } from './post';
 import { retryInputs, wholeNumber } from '../shared/aws';
 import { tagKey, tagLine } from './plan';
+const post: typeof Post = (ctx) => import('./post').then((m) => m.post(ctx));
+const main: typeof Main = (ctx) => import('./main').then((m) => m.main(ctx));
 
 const retry = retryInputs('STS', ['action-timeout-s']);
 

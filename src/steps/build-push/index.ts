@@ -1,6 +1,6 @@
 import { defineStep, type GitlabJobHints, type InputSpecs, type InputValues } from '../../runtime/define';
 import { BUILD_TAGS_INPUT, TAG_INPUTS } from '../shared/tag-inputs';
-import { buildPush } from './main';
+import type { buildPush as BuildPush } from './main';
 import {
   addHostCheck,
   cacheToCheck,
@@ -13,7 +13,9 @@ import {
   sshCheck,
   ulimitCheck,
 } from './plan';
-import { cleanup } from './post';
+import type { cleanup as Cleanup } from './post';
+const cleanup: typeof Cleanup = (ctx) => import('./post').then((m) => m.cleanup(ctx));
+const buildPush: typeof BuildPush = (ctx) => import('./main').then((m) => m.buildPush(ctx));
 
 const gitlab: GitlabJobHints = {
   stage: 'build',

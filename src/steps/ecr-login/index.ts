@@ -2,8 +2,10 @@ import { defineStep, type InputSpecs, type InputValues } from '../../runtime/def
 import { ACCOUNT_ID_RE } from '../../lib/aws/arn';
 import { REGION_RE } from '../../lib/aws/client';
 import { retryInputs } from '../shared/aws';
-import { main } from './main';
-import { post } from './post';
+import type { main as Main } from './main';
+import type { post as Post } from './post';
+const post: typeof Post = (ctx) => import('./post').then((m) => m.post(ctx));
+const main: typeof Main = (ctx) => import('./main').then((m) => m.main(ctx));
 
 const retry = retryInputs('ECR');
 
@@ -72,7 +74,6 @@ export default defineStep({
     },
   },
   gitlab: { stage: 'build', userScript: true, dockerConfig: true },
-  lazy: () => import('./lazy'),
   main: (ctx) => main(ctx),
   post: (ctx) => post(ctx),
 });

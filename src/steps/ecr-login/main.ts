@@ -1,19 +1,17 @@
-// ecr-login's work: plan, get the registry credentials from ECR (one signed request, from
-// lazy.js, only now), note what the docker config held for those registries, write the entries (or run
+// ecr-login's work: plan, get the registry credentials from ECR (one signed request), note what the docker config held for those registries, write the entries (or run
 // `docker login`), and record what post must undo. A failure is worded here (explain).
 import { existsSync } from 'node:fs';
 import type { Ctx, Json } from '../../runtime/define';
-import type { EcrAuth } from '../../lib/aws/ecr';
+import { ecrAuthorization, type EcrAuth } from '../../lib/aws/ecr';
 import { NO_CREDENTIALS } from '../../lib/aws/errors';
 import { addAuths, dockerConfigPath, readDockerConfig, registryKey } from '../../lib/registry/docker-config';
 import { isShiplineError, withHint } from '../../lib/util/errors';
 import { exec } from '../../lib/util/exec';
 import { unreachableHint } from '../shared/aws';
 import type { Inputs } from './index';
-import type * as Lazy from './lazy';
 import { planLogin, type LoginPlan } from './plan';
 
-export type StepCtx = Ctx<Inputs, typeof Lazy>;
+export type StepCtx = Ctx<Inputs>;
 
 /** What main added, so post can undo exactly that. */
 export type Added = {
@@ -66,11 +64,13 @@ export async function main(ctx: StepCtx): Promise<void> {
   }
 }
 
-/** GetAuthorizationToken, after every input check passed: lazy.js loads only now. */
+/**
+ * GetAuthorizationToken with the job's credentials (the SDK's chain, dist/ecr-login/aws-sdk.js,
+ * only when they are not in the environment); the secrets registered with the step.
+ */
 async function authorization(ctx: StepCtx, plan: LoginPlan): Promise<EcrAuth[]> {
-  const { authorize } = await ctx.lazy();
   try {
-    return await authorize(plan, ctx);
+    return await ecrAuthorization({ ...plan, log: ctx.log, onSecret: (v) => ctx.secret(v) }, ctx.env);
   } catch (err) {
     throw explain(err, plan);
   }

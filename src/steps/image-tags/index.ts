@@ -1,6 +1,7 @@
 import { defineStep } from '../../runtime/define';
 import { TAG_INPUTS } from '../shared/tag-inputs';
-import { imageTags } from './main';
+import type { imageTags as ImageTags } from './main';
+const imageTags: typeof ImageTags = (ctx) => import('./main').then((m) => m.imageTags(ctx));
 
 export const inputs = {
   ...TAG_INPUTS,

@@ -2,7 +2,7 @@
 // outputs (separators, annotation levels, the JSON object) and the variables it exports.
 import type { CiContext } from '../../lib/ci/context';
 import type { InputValues } from '../../runtime/define';
-import { InputError } from '../../runtime/inputs';
+import { InputError, isInputError } from '../../runtime/inputs';
 import { planTags, variableError, type TagPlan } from '../shared/tag-inputs';
 import type { inputs } from './index';
 
@@ -29,7 +29,7 @@ const INPUT_HINTS: Record<string, string> = {
 };
 
 function withInputHint(err: unknown): unknown {
-  if (!(err instanceof InputError) || err.hint !== undefined) return err;
+  if (!isInputError(err) || err.hint !== undefined) return err;
   const hint = INPUT_HINTS[err.input];
   if (hint === undefined) return err;
   const prefix = `input '${err.input}': `;

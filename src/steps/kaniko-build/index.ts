@@ -1,9 +1,11 @@
 import { defineStep, type InputSpecs, type InputValues } from '../../runtime/define';
 import { normaliseRepository, ReferenceError } from '../../lib/registry/reference';
 import { TAG_INPUTS } from '../shared/tag-inputs';
-import { kanikoBuild } from './main';
+import type { kanikoBuild as KanikoBuild } from './main';
 import { credentialCheck } from './plan';
-import { cleanup } from './post';
+import type { cleanup as Cleanup } from './post';
+const cleanup: typeof Cleanup = (ctx) => import('./post').then((m) => m.cleanup(ctx));
+const kanikoBuild: typeof KanikoBuild = (ctx) => import('./main').then((m) => m.kanikoBuild(ctx));
 
 // No regex here: the runner would echo a bad value, and a pasted secret must not be echoed.
 const VAR = { form: 'a variable NAME such as HARBOR_ROBOT_CREDS_JSON (not its value)' } as const;

@@ -1,6 +1,8 @@
 import { defineStep, type InputSpecs, type InputValues } from '../../runtime/define';
-import { main } from './main';
-import { post } from './post';
+import type { main as Main } from './main';
+import type { post as Post } from './post';
+const post: typeof Post = (ctx) => import('./post').then((m) => m.post(ctx));
+const main: typeof Main = (ctx) => import('./main').then((m) => m.main(ctx));
 
 export const inputs = {
   registry: {

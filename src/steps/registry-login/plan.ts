@@ -7,7 +7,7 @@ import { registryKey } from '../../lib/registry/docker-config';
 import { dockerConfigFromVariable } from '../../lib/build/registry-auth';
 import { ofKind } from '../../lib/util/errors';
 import type { Env } from '../../lib/util/env';
-import { InputError } from '../../runtime/inputs';
+import { InputError, isInputError } from '../../runtime/inputs';
 import type { Inputs } from './index';
 
 export interface Login {
@@ -271,7 +271,7 @@ function withAuthHint<T>(fn: () => T): T {
   try {
     return fn();
   } catch (err) {
-    if (!(err instanceof InputError) || err.hint) throw err;
+    if (!isInputError(err) || err.hint) throw err;
     const prefix = `input '${err.input}': `;
     throw new InputError(err.input, err.message.replace(prefix, ''), REGISTRY_AUTH_FORM);
   }

@@ -1,7 +1,9 @@
 import { defineStep, type GitlabJobHints, type InputSpecs } from '../../runtime/define';
-import { main } from './main';
-import { post } from './post';
+import type { main as Main } from './main';
+import type { post as Post } from './post';
 import { ENV_NAME_RE, imageCheck, MODES, NAME_RE } from './plan';
+const post: typeof Post = (ctx) => import('./post').then((m) => m.post(ctx));
+const main: typeof Main = (ctx) => import('./main').then((m) => m.main(ctx));
 
 // The generator also reads `image` (the job image, input `job-image` here since the step has
 // its own `image`) and `needsDocker` (see scripts/generate.mjs).

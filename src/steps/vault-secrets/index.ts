@@ -1,7 +1,9 @@
 import { defineStep, type InputSpecs } from '../../runtime/define';
-import { main } from './main';
+import type { main as Main } from './main';
 import { credentialCheck } from './plan';
-import { post } from './post';
+import type { post as Post } from './post';
+const post: typeof Post = (ctx) => import('./post').then((m) => m.post(ctx));
+const main: typeof Main = (ctx) => import('./main').then((m) => m.main(ctx));
 
 export const inputs = {
   url: {
