@@ -401,26 +401,27 @@ Anchors (issue 17, measured side by side there; quoted, not run here):
 | ecr-login, static keys, 1 GetAuthorizationToken | amazon-ecr-login 5.4-7.0x | 4.5-4.8x |
 | image-tags, push to main | metadata-action 9.4-13.5x | 1.35-1.38x |`);
 
-// Bundle sizes: every file of every step, against HEAD's committed dist/ (and --before).
+// Bundle sizes: every file of every step, now and in --before's dist/ (or HEAD's committed one).
 const gitSize = (rel) => {
   const r = spawnSync('git', ['-C', root, 'cat-file', '-s', `HEAD:${rel}`], { encoding: 'utf8' });
   return r.status === 0 ? Number(r.stdout.trim()) : undefined;
 };
 const fileSize = (p) => (existsSync(p) ? statSync(p).size : undefined);
-const fmt = (n) => (n === undefined ? '-' : String(n));
+const FILES = ['index.js', 'main.js', 'lazy.js', 'aws-sdk.js'];
+const then = (step, f) =>
+  values.before ? fileSize(join(resolve(values.before), step, f)) : gitSize(`dist/${step}/${f}`);
+const cell = (a, b) => (a === undefined && b === undefined ? '' : `${a ?? '-'} (${b ?? '-'})`);
+const sum = (xs) => xs.reduce((t, x) => t + (x ?? 0), 0);
 console.log(
-  `\nBundle bytes (index.js is parsed before validation; lazy.js after it; aws-sdk.js only for the SDK's chain)`,
+  `\nBundle bytes, now (${values.before ? '--before' : 'HEAD'}): a bad input compiles index.js alone; a run compiles main.js after it,` +
+    ` lazy.js where it needs it (assume-role's AssumeRole, retag's and untag's ECR API), aws-sdk.js only for the SDK's credential chain`,
 );
-console.log(`| file | now | HEAD${values.before ? ' | --before' : ''} |`);
-console.log(`|---|---|---|${values.before ? '---|' : ''}`);
+console.log(`| step | ${FILES.join(' | ')} | all |`);
+console.log(`|---|${FILES.map(() => '---|').join('')}---|`);
 for (const step of Object.keys(FAIL_FAST).sort()) {
-  for (const f of ['index.js', 'lazy.js', 'aws-sdk.js']) {
-    const now = fileSize(join(root, 'dist', step, f));
-    const head = gitSize(`dist/${step}/${f}`);
-    const prev = values.before ? fileSize(join(resolve(values.before), step, f)) : undefined;
-    if (now === undefined && head === undefined && prev === undefined) continue;
-    console.log(`| ${step}/${f} | ${fmt(now)} | ${fmt(head)}${values.before ? ` | ${fmt(prev)}` : ''} |`);
-  }
+  const now = FILES.map((f) => fileSize(join(root, 'dist', step, f)));
+  const prev = FILES.map((f) => then(step, f));
+  console.log(`| ${step} | ${FILES.map((_, i) => cell(now[i], prev[i])).join(' | ')} | ${cell(sum(now), sum(prev))} |`);
 }
 const over = verdicts.filter((v) => v.ratio > v.target);
 console.log(

@@ -13,7 +13,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { stringify as toYaml } from 'yaml';
-import { expectNoLeaks, type CmdlineSample } from '../support/canary';
+import { expectNoLeaks, watchOwnCmdlines, type CmdlineSample } from '../support/canary';
 import { runGitlabCiLocal } from '../support/gitlab';
 import {
   benchAuthFile,
@@ -29,57 +29,6 @@ import { describeBench } from '../support/testbed';
 jest.setTimeout(300_000);
 
 const tail = (text: string, n = 60) => text.split('\n').slice(-n).join('\n');
-
-/**
- * The argv of this test's own processes (descendants of the jest worker) while a run goes on,
- * polling /proc: the processes of other sessions on the machine are not this run's.
- */
-function watchOwnCmdlines(intervalMs = 25): { stop(): CmdlineSample[] } {
-  const seen = new Map<string, CmdlineSample>();
-  const take = () => {
-    const parent = new Map<number, number>();
-    let pids: number[] = [];
-    try {
-      pids = fs
-        .readdirSync('/proc')
-        .filter((e) => /^\d+$/.test(e))
-        .map(Number);
-    } catch {
-      return;
-    }
-    for (const pid of pids) {
-      try {
-        const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-        parent.set(pid, Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-      } catch {
-        /* exited */
-      }
-    }
-    const ours = (pid: number) => {
-      for (let p = parent.get(pid), n = 0; p !== undefined && p > 1 && n < 64; p = parent.get(p), n++)
-        if (p === process.pid) return true;
-      return false;
-    };
-    for (const pid of parent.keys()) {
-      if (!ours(pid)) continue;
-      try {
-        const raw = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-        if (raw) seen.set(`${pid}\0${raw}`, { pid, argv: raw.replace(/\0$/, '').split('\0') });
-      } catch {
-        /* exited */
-      }
-    }
-  };
-  take();
-  const timer = setInterval(take, intervalMs);
-  return {
-    stop: () => {
-      clearInterval(timer);
-      take();
-      return [...seen.values()];
-    },
-  };
-}
 
 /** The users (auth.user.name) of the registry's log lines about one repository, from `offset` on. */
 function registryUsers(logFile: string, offset: number, repository: string): string[] {
@@ -173,8 +122,8 @@ describeBench(['dockerd', 'registry-basic', 'base-image'], 'two parallel jobs, o
       fileVariables: creds,
       // the runner user's home: its ~/.docker must stay untouched
       env: tracer.env({ ...process.env, HOME: home, DOCKER_CONFIG: undefined }),
-    }).finally(() => {
-      cmdlines = argv.stop();
+    }).finally(async () => {
+      cmdlines = await argv.stop();
     });
     try {
       expect(`exit ${r.exitCode}\n${tail(r.stdout)}`).toMatch(/^exit 0/);

@@ -65,6 +65,9 @@ function writeVersion(src: string, prefix: string, marker: string): void {
   const changed = text.replace(/(\n {4}mr-prefix:\n {6}description: .*\n {6}default: )MR-\n/, `$1${prefix}\n`);
   if (prefix !== 'MR-') expect(changed).not.toBe(text); // the default really changed
   fs.writeFileSync(tpl, changed);
+  // the step's whole folder (index.js requires main.js once the inputs are valid)
+  for (const f of fs.readdirSync(path.join(repoRoot, 'dist', 'image-tags')))
+    fs.copyFileSync(path.join(repoRoot, 'dist', 'image-tags', f), path.join(src, 'dist', 'image-tags', f));
   const bundle = fs.readFileSync(path.join(repoRoot, 'dist', 'image-tags', 'index.js'), 'utf8');
   fs.writeFileSync(
     path.join(src, 'dist', 'image-tags', 'index.js'),

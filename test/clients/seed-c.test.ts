@@ -16,7 +16,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { repoRoot, run } from '../support/exec';
-import { expectNoLeaks, type CmdlineSample } from '../support/canary';
+import { expectNoLeaks, notGclCreate, watchOwnCmdlines, type CmdlineSample } from '../support/canary';
 import { runGitlabCiLocal, type GitlabRunResult } from '../support/gitlab';
 import { requireNode24 } from '../support/node24';
 import { validateGitlabCi, validateWorkflowYml } from '../support/schema';
@@ -110,93 +110,6 @@ async function untaggedOfRun(before: Set<string>, log: string, revision: string)
   for (const id of await danglingImagesOf(before, [revision])) left.push(`${id} (labelled ${revision})`);
   return left;
 }
-
-/**
- * The argv of this test's own processes (descendants of the jest worker) while a run goes on,
- * polling /proc, and with `containersMounting`, of the processes inside containers that
- * mount that host directory (the job containers of a docker-executor run, found by
- * `docker ps --filter volume=`): the processes of other sessions on the machine are not this run's.
- */
-function watchOwnCmdlines(
-  opts: { containersMounting?: string } = {},
-  intervalMs = 25,
-): { stop(): Promise<CmdlineSample[]> } {
-  const seen = new Map<string, CmdlineSample & { container: string | undefined }>();
-  const containers = new Set<string>();
-  const take = () => {
-    const parent = new Map<number, number>();
-    let pids: number[] = [];
-    try {
-      pids = fs
-        .readdirSync('/proc')
-        .filter((e) => /^\d+$/.test(e))
-        .map(Number);
-    } catch {
-      return;
-    }
-    for (const pid of pids) {
-      try {
-        const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-        parent.set(pid, Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]));
-      } catch {
-        /* exited */
-      }
-    }
-    const ours = (pid: number) => {
-      for (let p = parent.get(pid), n = 0; p !== undefined && p > 1 && n < 64; p = parent.get(p), n++)
-        if (p === process.pid) return true;
-      return false;
-    };
-    for (const pid of parent.keys()) {
-      let container: string | undefined;
-      if (!ours(pid)) {
-        if (!opts.containersMounting) continue;
-        try {
-          container = /:\/docker\/([0-9a-f]{64})/.exec(fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8'))?.[1];
-        } catch {
-          continue;
-        }
-        if (!container) continue;
-      }
-      try {
-        const raw = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8');
-        if (raw) seen.set(`${pid}\0${raw}`, { pid, argv: raw.replace(/\0$/, '').split('\0'), container });
-      } catch {
-        /* exited */
-      }
-    }
-  };
-  let listing: Promise<unknown> = Promise.resolve();
-  const list = () => {
-    if (!opts.containersMounting) return;
-    listing = run('docker', ['ps', '-aq', '--no-trunc', '--filter', `volume=${opts.containersMounting}`]).then((r) => {
-      for (const id of r.stdout.split('\n').filter(Boolean)) containers.add(id);
-    });
-  };
-  take();
-  const timer = setInterval(take, intervalMs);
-  const lister = setInterval(list, 500);
-  return {
-    stop: async () => {
-      clearInterval(timer);
-      clearInterval(lister);
-      take();
-      await listing;
-      return [...seen.values()]
-        .filter((s) => !s.container || containers.has(s.container))
-        .map(({ pid, argv }) => ({ pid, argv }));
-    },
-  };
-}
-
-/**
- * Without gitlab-ci-local's own `docker create` calls (run directly, by `bash -c` or by the harness's security-opt wrapper): its docker executor (4.73) hands every
- * job variable, file variables too, to the job container as `-e NAME=value` arguments (GitLab's
- * runner gives them to the container through the engine's API, not in argv). What the
- * templates and steps run, on the host or in the job container, stays scanned.
- */
-const notGclCreate = (cmdlines: CmdlineSample[]) =>
-  cmdlines.filter((c) => !/(^|[\s/'"])docker[\w-]*['"]?\s+create\s/.test(c.argv.join(' ')));
 
 /** A lock of exactly packages.txt's packages, none at the stale version, each `name=<Debian version>`. */
 function expectRefreshed(lock: string) {
