@@ -5,6 +5,7 @@
 // Runs under `env -i` so the machine's NODE_EXTRA_CA_CERTS does not inflate every start.
 // Usage: node bench/cold-start.mjs [--runs 30] [--node BIN] [--before DIR]
 import { compareCases } from './lib/measure.mjs';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 
@@ -14,20 +15,8 @@ const { values } = parseArgs({
 });
 const env = { PATH: process.env.PATH, HOME: process.env.HOME };
 
-// One invalid input per step: refused by input validation, exit 2.
-const FAIL_FAST = {
-  'image-tags': ['--latest', 'maybe'],
-  'build-push': ['--push', 'maybe'],
-  'kaniko-build': ['--builder', 'nope'],
-  retag: ['--source', 'a:b', '--overwrite', 'maybe'],
-  untag: ['--image', 'registry.example.com/team/app', '--dry-run', 'maybe'],
-  'assume-role': ['--role-arn', 'nope'],
-  'ecr-login': ['--region', 'NOPE'],
-  'registry-login': ['--ecr', 'maybe'],
-  'run-in-container': ['--keep', 'maybe'],
-  'ssh-key': ['--start-agent', 'maybe'],
-  'vault-secrets': ['--export-token', 'maybe'],
-};
+// One invalid input per step: refused by input validation, exit 2 (shared with bench/steps.mjs).
+const FAIL_FAST = JSON.parse(readFileSync(join(root, 'bench/fail-fast.json'), 'utf8'));
 
 const dists = [['', join(root, 'dist')], ...(values.before ? [[' (before)', resolve(values.before)]] : [])];
 const cases = [{ name: "node -e ''", args: ['-e', ''], env, code: 0 }];

@@ -1,13 +1,12 @@
 // SHA-256 and HMAC-SHA256 (FIPS 180-4, RFC 2104) in plain JS, for what a start would otherwise
 // load node:crypto for: aws4's request signatures (scripts/build.mjs points aws4's
-// `require('crypto')` here) and the CLI's run-directory key (runtime/private.ts). Loading
-// node:crypto costs ~8 ms of a start on Node 24, a fifth of bare node and more than a whole
-// signed request. @noble/hashes 2.4 and @aws-crypto/sha256-js 5.2, tried in its place on a SigV4
-// chain of hashes, cost 8-9 ms over an empty script, as much as node:crypto (their per-call
-// machinery runs in the interpreter, where a start's code runs); this about 2.5 ms. Nothing
-// secret is derived with it beyond a request's signature, and tests compare it with node:crypto
-// over every length. Where TLS is in use node loads its crypto anyway; a loopback or plain-HTTP
-// endpoint no longer makes a step load it.
+// `require('crypto')` here) and the CLI's run-directory key (runtime/private.ts). A signature's
+// hashes cost a start 6-9 ms with node:crypto and under 3 ms with this (`node bench/sha256.mjs`:
+// 1.18x against 1.01x of an empty script on Node 24). @noble/hashes 2.4 and @aws-crypto/sha256-js
+// 5.2, tried in its place, cost as much as node:crypto: their per-call machinery runs in the
+// interpreter, where a start's code runs. Nothing secret is derived with it beyond a request's
+// signature, and tests compare it with node:crypto over every length. Where TLS is in use node
+// loads its crypto anyway; a loopback or plain-HTTP endpoint no longer makes a step load it.
 
 const K = new Int32Array([
   0x428a2f98, 0x71374491, 0xb5c0fbcf, 0xe9b5dba5, 0x3956c25b, 0x59f111f1, 0x923f82a4, 0xab1c5ed5, 0xd807aa98,
