@@ -323,6 +323,19 @@ export interface ValueSpec {
 }
 
 /**
+ * Each input's valid values mutated `n` times, offered beside the shared hostile values
+ * (the runner takes `perInput` of them at random): near misses of valid values are the
+ * likeliest way past the first checks and into the code behind them.
+ */
+export const withMutations = (r: Rng, fuzz: Record<string, ValueSpec>, n: number): Record<string, ValueSpec> =>
+  Object.fromEntries(
+    Object.entries(fuzz).map(([k, s]) => [
+      k,
+      { ...s, also: [...(s.also ?? []), ...Array.from({ length: n }, () => mutate(r, r.pick(s.valid)))] },
+    ]),
+  );
+
+/**
  * `n` values for one input: half of them hostile values (the `also` values first, then a
  * shuffled pick of HOSTILE_VALUES, each once), the other half random text, mutations of
  * valid values and, for lists, mixes of valid and hostile items.

@@ -11,28 +11,15 @@ import {
   assertProperty,
   fuzzCount,
   fuzzSeed,
-  mutate,
   rng,
   runFuzz,
   stepCases,
   summarize,
+  withMutations,
   type FuzzCase,
   type Rng,
   type ValueSpec,
 } from '../../../support/fuzz';
-
-/**
- * Each input's valid values mutated `n` times, offered beside the shared hostile values
- * (the runner takes `perInput` of them at random): near misses of valid values are the
- * likeliest way past the first checks and into the code behind them.
- */
-const withMutations = (r: Rng, fuzz: Record<string, ValueSpec>, n: number): Record<string, ValueSpec> =>
-  Object.fromEntries(
-    Object.entries(fuzz).map(([k, s]) => [
-      k,
-      { ...s, also: [...(s.also ?? []), ...Array.from({ length: n }, () => mutate(r, r.pick(s.valid)))] },
-    ]),
-  );
 
 const seed = fuzzSeed('build-push');
 
