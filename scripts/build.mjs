@@ -1,9 +1,12 @@
 // Bundles every src/steps/<step> into dist/<step>/ (index.js, main.js, lazy.js and aws-sdk.js
 // where the step has them, post.js when it has a post) and src/cli.ts into dist/cli.js.
 // Deterministic: same sources, same bytes.
-// Usage: node scripts/build.mjs [step ...] [--readable DIR]
+// Usage: node scripts/build.mjs [step ...] [--readable DIR | --one-file DIR]
 //   --readable DIR: the same bundles unminified into DIR/dist (for `bench/steps.mjs --profile`,
 //   whose function names then read as the sources'); the committed dist/ is not touched.
+//   --one-file DIR: each step's index.js with its main.ts and post.ts inside, as before the
+//   split (lazy.js and aws-sdk.js as they are), into DIR/dist: what `bench/bundles.mjs` weighs
+//   the split against.
 import { build } from 'esbuild';
 import {
   chmodSync,
@@ -14,19 +17,23 @@ import {
   existsSync,
   mkdirSync,
   readFileSync,
+  statSync,
 } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import ts from 'typescript';
 
 const root = resolve(import.meta.dirname, '..');
 const require = createRequire(import.meta.url);
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const { values: opts, positionals: only } = parseArgs({
-  options: { readable: { type: 'string' } },
+  options: { readable: { type: 'string' }, 'one-file': { type: 'string' } },
   allowPositionals: true,
 });
-const dist = opts.readable ? join(resolve(opts.readable), 'dist') : join(root, 'dist');
+const oneFile = opts['one-file'];
+const out = opts.readable ?? oneFile;
+const dist = out ? join(resolve(out), 'dist') : join(root, 'dist');
 
 const common = {
   bundle: true,
@@ -68,7 +75,7 @@ const mainChunkPlugin = {
   name: 'shipline-main',
   setup(b) {
     b.onResolve({ filter: /^\.\/(main|post)$/ }, (args) => {
-      if (!/\/src\/steps\/[^/]+\/index\.ts$/.test(args.importer)) return undefined;
+      if (oneFile || !/\/src\/steps\/[^/]+\/index\.ts$/.test(args.importer)) return undefined;
       if (args.kind !== 'dynamic-import')
         throw new Error(
           `${args.importer}: import ${args.path} lazily, as import('${args.path}'), or it loads before the inputs validate`,
@@ -143,6 +150,142 @@ if (only.length === 0) {
   }
 }
 
+// What index.js already compiled, a later file (main.js, lazy.js, aws-sdk.js) takes from it
+// instead of compiling a copy: index.js hands those exports over as `__shared`, and the later
+// file reads them through `require('./index.js')` (node's cached main module). A later file
+// still compiles what index.js does not have, so a bad input compiles no more than before.
+// Without this the runtime, the errors and the input checks shipped, and compiled, twice.
+const SHARED_NS = 'shipline-shared';
+const REAL = '?shipline-real';
+const SRC = join(root, 'src') + '/';
+/**
+ * Resolves every import as the build would and records it in `seen`; sends the modules of
+ * `shared` (module -> { names taken from index.js, names still compiled here }) to a stub.
+ */
+const sharedPlugin = (shared, seen) => ({
+  name: 'shipline-shared',
+  setup(b) {
+    const at = new Map([...shared.keys()].map((f, i) => [f, i]));
+    b.onResolve({ filter: /.*/ }, async (args) => {
+      if (args.namespace === SHARED_NS) {
+        if (args.path.endsWith(REAL)) return { path: args.path.slice(0, -REAL.length) };
+        return { path: args.path, external: true };
+      }
+      if (args.pluginData === SHARED_NS) return undefined;
+      const { kind, importer, resolveDir } = args;
+      const r = await b.resolve(args.path, { kind, importer, resolveDir, pluginData: SHARED_NS });
+      if (r.errors.length || r.external) return undefined;
+      seen.set(`${importer}\0${args.path}`, r.path);
+      return at.has(r.path) ? { path: r.path, namespace: SHARED_NS } : undefined;
+    });
+    // An ES module of plain constants: esbuild hoists them into the later file's scope, so its
+    // calls stay as short as before (a CommonJS stub would make each `(0, x.name)(…)`).
+    b.onLoad({ filter: /.*/, namespace: SHARED_NS }, (args) => {
+      const { given, rest } = shared.get(args.path);
+      const own = given.filter((n) => n !== 'default');
+      return {
+        contents: [
+          `const s = require('./index.js').__shared[${at.get(args.path)}];`,
+          own.length ? `export const ${own.map((n) => `${n} = s.${n}`).join(', ')};` : '',
+          given.includes('default') ? 'export default s.default;' : '',
+          rest.length ? `export { ${rest.join(', ')} } from ${JSON.stringify(args.path + REAL)};` : '',
+        ].join('\n'),
+        resolveDir: dirname(args.path),
+        loader: 'js',
+      };
+    });
+  },
+});
+
+/** The value names a file takes from each module it imports: `*` for the whole namespace. */
+const namesCache = new Map();
+function importedNames(file) {
+  if (namesCache.has(file)) return namesCache.get(file);
+  const src = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.Latest, false);
+  const out = new Map();
+  const add = (spec, name) => out.set(spec, (out.get(spec) ?? new Set()).add(name));
+  const visit = (n) => {
+    if (ts.isImportDeclaration(n) && ts.isStringLiteral(n.moduleSpecifier)) {
+      const c = n.importClause;
+      const spec = n.moduleSpecifier.text;
+      if (c && !c.isTypeOnly) {
+        if (c.name) add(spec, 'default');
+        const nb = c.namedBindings;
+        if (nb && ts.isNamespaceImport(nb)) add(spec, '*');
+        else if (nb) for (const e of nb.elements) if (!e.isTypeOnly) add(spec, (e.propertyName ?? e.name).text);
+      }
+    } else if (ts.isExportDeclaration(n) && n.moduleSpecifier && ts.isStringLiteral(n.moduleSpecifier)) {
+      const spec = n.moduleSpecifier.text;
+      const c = n.exportClause;
+      if (n.isTypeOnly) return;
+      if (!c || ts.isNamespaceExport(c)) add(spec, '*');
+      else for (const e of c.elements) if (!e.isTypeOnly) add(spec, (e.propertyName ?? e.name).text);
+    } else if (
+      ts.isCallExpression(n) &&
+      (n.expression.kind === ts.SyntaxKind.ImportKeyword ||
+        (ts.isIdentifier(n.expression) && n.expression.text === 'require')) &&
+      n.arguments[0] &&
+      ts.isStringLiteral(n.arguments[0])
+    ) {
+      add(n.arguments[0].text, '*');
+    }
+    ts.forEachChild(n, visit);
+  };
+  visit(src);
+  namesCache.set(file, out);
+  return out;
+}
+
+/** A module's value exports (types are gone by then), `export *` followed. */
+const exportsCache = new Map();
+async function valueExports(file) {
+  if (!exportsCache.has(file)) {
+    const r = await build({
+      ...common,
+      minify: false,
+      metafile: true,
+      write: false,
+      format: 'esm',
+      stdin: { contents: `export * from ${JSON.stringify(file)};`, resolveDir: root, loader: 'js' },
+      outfile: join(root, 'exports.js'),
+      plugins: [lazyPlugin, aws4CryptoPlugin, sdkChainPlugin(new Set())],
+    });
+    exportsCache.set(file, new Set(Object.values(r.metafile.outputs)[0].exports));
+  }
+  return exportsCache.get(file);
+}
+
+/** What the files of a build take from each module of src/ by name (`*`: all its values). */
+async function namesTaken(files, seen) {
+  const out = new Map();
+  const add = (dep, n) => dep.startsWith(SRC) && out.set(dep, (out.get(dep) ?? new Set()).add(n));
+  for (const f of files) {
+    if (!f.startsWith(SRC)) {
+      // A package's file (aws4 asking for `crypto`) takes the whole module.
+      for (const [key, dep] of seen) if (key.startsWith(`${f}\0`)) add(dep, '*');
+      continue;
+    }
+    for (const [spec, taken] of importedNames(f)) {
+      const dep = seen.get(`${f}\0${spec}`);
+      if (dep) for (const n of taken) add(dep, n);
+    }
+  }
+  for (const [f, names] of out) {
+    const values = await valueExports(f);
+    out.set(f, names.has('*') ? values : new Set([...names].filter((n) => values.has(n))));
+  }
+  return out;
+}
+
+const filesOf = (meta) =>
+  Object.keys(meta.inputs)
+    .filter((f) => !f.includes(':') && !f.startsWith('<'))
+    .map((f) => resolve(root, f));
+
+// A failed build leaves no half-built folder behind (scripts/generate.mjs would read it).
+const building = new Set();
+process.on('exit', () => building.forEach((d) => rmSync(d, { recursive: true, force: true })));
+
 const catalog = [];
 for (const name of steps) {
   if (only.length && !only.includes(name)) continue;
@@ -150,50 +293,126 @@ for (const name of steps) {
   // never finds half a folder (a removed post.js, a main.js of another build).
   const final = join(dist, name);
   const outdir = join(dist, `.${name}.build-${process.pid}`);
-  const sdkUsers = new Set();
-  rmSync(outdir, { recursive: true, force: true });
-  await build({
-    ...common,
-    // ESM imports, not require(): esbuild then hoists the step's modules into one scope instead
-    // of wrapping each in a lazy initializer that every start calls (a smaller, flatter bundle).
-    stdin: {
-      contents: [
-        `import step from './src/steps/${name}/index.ts';`,
-        `import { stepModule } from './src/runtime/entry.ts';`,
-        `const mod = stepModule(step);`,
-        `module.exports = mod;`,
-        `if (require.main === module) mod.exec();`,
-      ].join('\n'),
-      resolveDir: root,
-      sourcefile: `entry-${name}.js`,
-      loader: 'js',
-    },
-    outfile: join(outdir, 'index.js'),
-    plugins: [lazyPlugin, mainChunkPlugin, aws4CryptoPlugin, sdkChainPlugin(sdkUsers)],
-  });
   const parts = ['main', 'post'].map((f) => join(root, 'src/steps', name, `${f}.ts`)).filter((f) => existsSync(f));
-  const shared = await sharedExports(parts);
-  if (shared.length) throw new Error(`src/steps/${name}: main.ts and post.ts both export ${shared.join(', ')}`);
-  await build({
-    ...common,
-    stdin: {
-      contents: parts.map((f) => `export * from ${JSON.stringify(f)};`).join('\n'),
-      resolveDir: root,
-      sourcefile: `main-${name}.js`,
-      loader: 'js',
-    },
-    outfile: join(outdir, 'main.js'),
-    plugins: [lazyPlugin, aws4CryptoPlugin, sdkChainPlugin(sdkUsers)],
-  });
+  const clash = await sharedExports(parts);
+  if (clash.length) throw new Error(`src/steps/${name}: main.ts and post.ts both export ${clash.join(', ')}`);
   const lazy = join(root, 'src/steps', name, 'lazy.ts');
-  if (existsSync(lazy))
-    await build({
-      ...common,
-      entryPoints: [lazy],
-      outfile: join(outdir, 'lazy.js'),
-      plugins: [aws4CryptoPlugin, sdkChainPlugin(sdkUsers)],
-    });
-  if (sdkUsers.size) await build({ ...common, entryPoints: [SDK_CHAIN], outfile: join(outdir, 'aws-sdk.js') });
+  // Twice: first alone, to learn what index.js has and what the later files take; then with
+  // the later files taking from index.js what it has. The stubs' estimate can be wrong: where
+  // the files come out larger together, a third round builds them alone again.
+  let shared = new Map();
+  let alone = 0;
+  building.add(outdir);
+  for (let round = 0; ; round++) {
+    rmSync(outdir, { recursive: true, force: true });
+    const seen = new Map();
+    const sdkUsers = new Set();
+    const later = [sharedPlugin(shared, seen), lazyPlugin, aws4CryptoPlugin, sdkChainPlugin(sdkUsers)];
+    const list = [...shared].map(([f, { given }], i) =>
+      given.length
+        ? `import { ${given.map((n, j) => `${n} as s${i}_${j}`).join(', ')} } from ${JSON.stringify(f)};`
+        : '',
+    );
+    const objects = [...shared.values()].map(
+      ({ given }, i) => `{ ${given.map((n, j) => `${n}: s${i}_${j}`).join(', ')} }`,
+    );
+    const indexBuild = (extra) =>
+      build({
+        ...common,
+        // ESM imports, not require(): esbuild then hoists the step's modules into one scope
+        // instead of wrapping each in a lazy initializer that every start calls (a smaller,
+        // flatter bundle).
+        stdin: {
+          contents: [
+            `import step from './src/steps/${name}/index.ts';`,
+            `import { stepModule } from './src/runtime/entry.ts';`,
+            ...list,
+            `const mod = stepModule(step);`,
+            objects.length ? `Object.defineProperty(mod, '__shared', { value: [${objects.join(', ')}] });` : '',
+            `module.exports = mod;`,
+            `if (require.main === module) mod.exec();`,
+          ].join('\n'),
+          resolveDir: root,
+          sourcefile: `entry-${name}.js`,
+          loader: 'js',
+        },
+        outfile: join(outdir, 'index.js'),
+        plugins: [mainChunkPlugin, lazyPlugin, aws4CryptoPlugin, sdkChainPlugin(sdkUsers)],
+        ...extra,
+      });
+    await indexBuild({});
+    const metas = oneFile
+      ? []
+      : [
+          await build({
+            ...common,
+            metafile: true,
+            stdin: {
+              contents: parts.map((f) => `export * from ${JSON.stringify(f)};`).join('\n'),
+              resolveDir: root,
+              sourcefile: `main-${name}.js`,
+              loader: 'js',
+            },
+            outfile: join(outdir, 'main.js'),
+            plugins: later,
+          }),
+        ];
+    if (existsSync(lazy))
+      metas.push(
+        await build({
+          ...common,
+          metafile: true,
+          entryPoints: [lazy],
+          outfile: join(outdir, 'lazy.js'),
+          plugins: later,
+        }),
+      );
+    if (sdkUsers.size)
+      metas.push(
+        await build({
+          ...common,
+          metafile: true,
+          entryPoints: [SDK_CHAIN],
+          outfile: join(outdir, 'aws-sdk.js'),
+          plugins: [sharedPlugin(shared, seen)],
+        }),
+      );
+    if (oneFile) break;
+    const bytes = readdirSync(outdir).reduce((n, f) => n + statSync(join(outdir, f)).size, 0);
+    if (round === 1 && bytes > alone) {
+      shared = new Map();
+      continue;
+    }
+    if (round > 0) break;
+    alone = bytes;
+    // What index.js kept of each module (esbuild drops the exports nothing calls): the top-level
+    // names under each `// <file>` heading of its readable text, renamed ones with a number.
+    const readable = await indexBuild({ minify: false, write: false });
+    const has = new Map();
+    let at = null;
+    for (const line of readable.outputFiles[0].text.split('\n')) {
+      const file = /^\/\/ (src\/\S+\.ts)$/.exec(line);
+      if (file) has.set((at = resolve(root, file[1])), new Set());
+      const decl = /^(?:async )?(?:function\*? |var |let |const |class )([\w$]+)/.exec(line);
+      if (decl && at) has.get(at).add(decl[1]).add(decl[1].replace(/\d+$/, ''));
+    }
+    // A module is worth a stub when the later files' copy of it is larger than the stub.
+    const wants = await namesTaken(
+      metas.flatMap((m) => filesOf(m.metafile)),
+      seen,
+    );
+    const copy = new Map();
+    for (const m of metas)
+      for (const [f, i] of Object.entries(Object.values(m.metafile.outputs)[0].inputs))
+        copy.set(resolve(root, f), (copy.get(resolve(root, f)) ?? 0) + i.bytesInOutput);
+    for (const [f, names] of [...wants].sort(([a], [b]) => (a < b ? -1 : 1))) {
+      if (!has.has(f)) continue;
+      const given = [...names].filter((n) => has.get(f).has(n)).sort();
+      const rest = [...names].filter((n) => !has.get(f).has(n)).sort();
+      if (given.length && copy.get(f) > 60 + given.reduce((n, s) => n + 2 * s.length + 8, 0))
+        shared.set(f, { given, rest });
+    }
+  }
   if (require(join(outdir, 'index.js')).step.post)
     writeFileSync(
       join(outdir, 'post.js'),
@@ -202,6 +421,7 @@ for (const name of steps) {
   const old = `${outdir}.old`;
   if (existsSync(final)) renameSync(final, old);
   renameSync(outdir, final);
+  building.delete(outdir);
   rmSync(old, { recursive: true, force: true });
 }
 for (const name of steps) {
@@ -223,6 +443,6 @@ await build({
 });
 
 chmodSync(join(dist, 'cli.js'), 0o755);
-const kb = (n, f) => (readFileSync(join(dist, n, f)).length / 1024).toFixed(0);
+const kb = (n, f) => (existsSync(join(dist, n, f)) ? (readFileSync(join(dist, n, f)).length / 1024).toFixed(0) : '-');
 const sizes = catalog.map(({ name: n }) => `${n} ${kb(n, 'index.js')}+${kb(n, 'main.js')} KB`);
 console.log(`built ${relative(root, dist) || dist} (index.js+main.js): ${sizes.join(', ')}`);

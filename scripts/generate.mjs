@@ -16,11 +16,14 @@ const HEADER = '# Generated from src/steps/%s/index.ts by `npm run generate`: do
 const yaml = (obj) => stringify(obj, { lineWidth: 0, singleQuote: false, aliasDuplicateObjects: false });
 
 function loadModules() {
-  return readdirSync(join(root, 'dist'), { withFileTypes: true })
-    .filter((d) => d.isDirectory() && existsSync(join(root, 'dist', d.name, 'index.js')))
-    .map((d) => d.name)
-    .sort()
-    .map((name) => require(join(root, 'dist', name, 'index.js')));
+  return (
+    readdirSync(join(root, 'dist'), { withFileTypes: true })
+      // dist/.<step>.build-<pid>/ is a build under way (scripts/build.mjs), not a step.
+      .filter((d) => d.isDirectory() && !d.name.startsWith('.') && existsSync(join(root, 'dist', d.name, 'index.js')))
+      .map((d) => d.name)
+      .sort()
+      .map((name) => require(join(root, 'dist', name, 'index.js')))
+  );
 }
 const modules = loadModules();
 // The runtime's own naming rule, so templates and the CLI agree on SHIPLINE_INPUT_<NAME>.

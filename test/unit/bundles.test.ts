@@ -1,7 +1,8 @@
 // The shape scripts/build.mjs gives every step, checked on the committed dist/: index.js holds
 // the declaration and the runtime; main.js (main.ts + post.ts) loads only once the inputs are
 // valid, so a bad input compiles nothing else. Each step's bad input is bench/fail-fast.json's
-// (the one bench/steps.mjs times).
+// (the one bench/steps.mjs times). A later file (main.js, lazy.js) takes from index.js, through
+// `require("./index.js").__shared`, the exports index.js already compiled, rather than a copy.
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -42,4 +43,33 @@ test.each(steps)('%s: main.js exports what main.ts and post.ts export, and index
   const mod = require(join(root, 'dist', step, 'main.js')) as Record<string, unknown>;
   expect(exported.filter((name) => typeof mod[name] !== 'function' && mod[name] === undefined)).toEqual([]);
   expect(readFileSync(join(root, 'dist', step, 'index.js'), 'utf8')).toContain('require("./main.js")');
+});
+
+/** The entries of index.js's `__shared` list a later file of the step reads. */
+const takes = (step: string) =>
+  ['main.js', 'lazy.js', 'aws-sdk.js'].flatMap((f) => {
+    const file = join(root, 'dist', step, f);
+    if (!existsSync(file)) return [];
+    return [...readFileSync(file, 'utf8').matchAll(/require\("\.\/index\.js"\)\.__shared\[(\d+)\]/g)].map((m) =>
+      Number(m[1]),
+    );
+  });
+
+test('the steps whose later files repeat much of index.js take it from index.js instead', () => {
+  expect(steps.filter((s) => takes(s).length)).toEqual(
+    expect.arrayContaining(['build-push', 'image-tags', 'kaniko-build']),
+  );
+});
+
+test.each(steps)('%s: every export a later file takes from index.js is there', (step) => {
+  const wanted = takes(step);
+  if (!wanted.length) return;
+  const list = (require(join(root, 'dist', step, 'index.js')) as { __shared?: Record<string, unknown>[] }).__shared;
+  expect(Array.isArray(list)).toBe(true);
+  for (const i of wanted) {
+    expect(list![i]).toBeDefined();
+    const missing = Object.entries(list![i]!).filter(([, v]) => v === undefined);
+    expect(missing).toEqual([]);
+    expect(Object.keys(list![i]!).length).toBeGreaterThan(0);
+  }
 });
