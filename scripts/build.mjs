@@ -291,10 +291,10 @@ for (const name of steps) {
     const seen = new Map();
     const sdkUsers = new Set();
     const later = [sharedPlugin(shared, seen), lazyPlugin, aws4CryptoPlugin, sdkChainPlugin(sdkUsers)];
-    const list = [...shared].map(([f, { given }], i) =>
-      given.length
-        ? `import { ${given.map((n, j) => `${n} as s${i}_${j}`).join(', ')} } from ${JSON.stringify(f)};`
-        : '',
+    // Every module handed over gives at least one name (see the end of round 0).
+    const list = [...shared].map(
+      ([f, { given }], i) =>
+        `import { ${given.map((n, j) => `${n} as s${i}_${j}`).join(', ')} } from ${JSON.stringify(f)};`,
     );
     const objects = [...shared.values()].map(
       ({ given }, i) => `{ ${given.map((n, j) => `${n}: s${i}_${j}`).join(', ')} }`,
