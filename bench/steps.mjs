@@ -22,9 +22,10 @@
 // each kept case `--runs` times under `--cpu-prof` instead and prints where the time went
 // (self time by file and by function, per run), the profiles left in DIR.
 // `--node-args=--trace-gc` passes flags to node in every kept case; `--show` runs each kept
-// case once and prints what it wrote.
+// case once and prints what it wrote (with `--coverage DIR`, each run's V8 coverage into DIR:
+// what scripts/compile-hints.mjs reads). `--dist DIR` times DIR's bundles in place of dist/.
 // Usage: node bench/steps.mjs [--runs 25] [--before DIR] [--only-node 24] [--only RE] [--profile DIR]
-//        [--node-args ARGS] [--show]
+//        [--node-args ARGS] [--show [--coverage DIR]] [--dist DIR]
 //        (build first: npm run build; bench up for the AWS happy paths)
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -46,11 +47,16 @@ const { values } = parseArgs({
     profile: { type: 'string' },
     'node-args': { type: 'string', default: '' },
     show: { type: 'boolean', default: false },
+    coverage: { type: 'string' },
+    dist: { type: 'string' },
   },
 });
 const runs = Number(values.runs);
 const work = mkdtempSync(join(tmpdir(), 'shipline-bench-steps-'));
-const dists = [['', join(root, 'dist')], ...(values.before ? [[' (before)', resolve(values.before)]] : [])];
+const dists = [
+  ['', resolve(values.dist ?? join(root, 'dist'))],
+  ...(values.before ? [[' (before)', resolve(values.before)]] : []),
+];
 const base = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: work };
 // The job's checkout; the private run directories lie outside it, as on a runner.
 const checkout = join(work, 'checkout');
@@ -313,7 +319,8 @@ if (values.show) {
   for (const bin of nodes)
     for (const c of cases.slice(1)) {
       c.before?.();
-      const r = spawnSync(bin, c.args, { env: c.env, cwd: work, encoding: 'utf8' });
+      const env = values.coverage ? { ...c.env, NODE_V8_COVERAGE: resolve(values.coverage) } : c.env;
+      const r = spawnSync(bin, c.args, { env, cwd: work, encoding: 'utf8' });
       console.log(`\n${c.name} on node ${version(bin)}: exit ${r.status}\n${r.stdout}${r.stderr}`);
     }
   rmSync(work, { recursive: true, force: true });

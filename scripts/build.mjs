@@ -1,9 +1,11 @@
 // Bundles every src/steps/<step> into dist/<step>/ (index.js, main.js, lazy.js and aws-sdk.js
 // where the step has them, post.js when it has a post) and src/cli.ts into dist/cli.js.
 // Deterministic: same sources, same bytes.
-// Usage: node scripts/build.mjs [step ...] [--readable DIR | --one-file DIR]
+// Usage: node scripts/build.mjs [step ...] [--readable DIR | --one-file DIR | --maps DIR]
 //   --readable DIR: the same bundles unminified into DIR/dist (for `bench/steps.mjs --profile`,
 //   whose function names then read as the sources'); the committed dist/ is not touched.
+//   --maps DIR: the same bundles without compile hints, each with its source map, into DIR/dist
+//   (what scripts/compile-hints.mjs runs to learn which functions a run calls).
 //   --one-file DIR: each step's index.js with its main.ts and post.ts inside, as before the
 //   split (lazy.js and aws-sdk.js as they are), into DIR/dist: what `bench/bundles.mjs` weighs
 //   the split against.
@@ -26,14 +28,19 @@ import ts from 'typescript';
 
 const root = resolve(import.meta.dirname, '..');
 const require = createRequire(import.meta.url);
+const { markEager } = require('./lib/compile-hints.cjs');
 const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8'));
 const { values: opts, positionals: only } = parseArgs({
-  options: { readable: { type: 'string' }, 'one-file': { type: 'string' } },
+  options: { readable: { type: 'string' }, 'one-file': { type: 'string' }, maps: { type: 'string' } },
   allowPositionals: true,
 });
 const oneFile = opts['one-file'];
-const out = opts.readable ?? oneFile;
+const out = opts.readable ?? oneFile ?? opts.maps;
 const dist = out ? join(resolve(out), 'dist') : join(root, 'dist');
+// By bundle file, the lines of src/ where functions start that the bench's runs call
+// (scripts/compile-hints.mjs writes it).
+const HINTS = join(root, 'scripts/compile-hints.json');
+const hints = opts.maps || !existsSync(HINTS) ? {} : JSON.parse(readFileSync(HINTS, 'utf8'));
 
 const common = {
   bundle: true,
@@ -256,6 +263,9 @@ async function namesTaken(files, seen) {
   return out;
 }
 
+/** A build's JavaScript output in its metafile (its source map is the other one). */
+const jsOutput = (meta) => Object.entries(meta.outputs).find(([f]) => f.endsWith('.js'))[1];
+
 const filesOf = (meta) =>
   Object.keys(meta.inputs)
     .filter((f) => !f.includes(':') && !f.startsWith('<'))
@@ -320,6 +330,7 @@ for (const name of steps) {
           loader: 'js',
         },
         outfile: join(outdir, 'index.js'),
+        sourcemap: 'external',
         plugins: [mainChunkPlugin, lazyPlugin, aws4CryptoPlugin, sdkChainPlugin(sdkUsers)],
         ...extra,
       });
@@ -337,6 +348,7 @@ for (const name of steps) {
               loader: 'js',
             },
             outfile: join(outdir, 'main.js'),
+            sourcemap: 'external',
             plugins: later,
           }),
         ];
@@ -347,6 +359,7 @@ for (const name of steps) {
           metafile: true,
           entryPoints: [lazy],
           outfile: join(outdir, 'lazy.js'),
+          sourcemap: 'external',
           plugins: later,
         }),
       );
@@ -361,7 +374,9 @@ for (const name of steps) {
         }),
       );
     if (oneFile) break;
-    const bytes = readdirSync(outdir).reduce((n, f) => n + statSync(join(outdir, f)).size, 0);
+    const bytes = readdirSync(outdir)
+      .filter((f) => !f.endsWith('.map'))
+      .reduce((n, f) => n + statSync(join(outdir, f)).size, 0);
     if (round === 1 && bytes > alone) {
       shared = new Map();
       continue;
@@ -373,7 +388,7 @@ for (const name of steps) {
     const readable = await indexBuild({ minify: false, write: false });
     const has = new Map();
     let at = null;
-    for (const line of readable.outputFiles[0].text.split('\n')) {
+    for (const line of readable.outputFiles.find((o) => o.path.endsWith('.js')).text.split('\n')) {
       const file = /^\/\/ (src\/\S+\.ts)$/.exec(line);
       if (file) has.set((at = resolve(root, file[1])), new Set());
       const decl = /^(?:async )?(?:function\*? |var |let |const |class )([\w$]+)/.exec(line);
@@ -386,7 +401,7 @@ for (const name of steps) {
     );
     const copy = new Map();
     for (const m of metas)
-      for (const [f, i] of Object.entries(Object.values(m.metafile.outputs)[0].inputs))
+      for (const [f, i] of Object.entries(jsOutput(m.metafile).inputs))
         copy.set(resolve(root, f), (copy.get(resolve(root, f)) ?? 0) + i.bytesInOutput);
     for (const [f, names] of [...wants].sort(([a], [b]) => (a < b ? -1 : 1))) {
       if (!has.has(f)) continue;
@@ -394,6 +409,17 @@ for (const name of steps) {
       const rest = [...names].filter((n) => !has.get(f).has(n)).sort();
       if (given.length && copy.get(f) > 60 + given.reduce((n, s) => n + 2 * s.length + 8, 0))
         shared.set(f, { given, rest });
+    }
+  }
+  // The functions the bench's runs call are compiled with the file (scripts/lib/compile-hints.cjs);
+  // --maps keeps the bundles as esbuild wrote them, with their source maps, to learn which.
+  for (const f of readdirSync(outdir).filter((f) => f.endsWith('.js.map'))) {
+    const file = join(outdir, f.slice(0, -'.map'.length));
+    if (!opts.maps) {
+      const hinted = hints[f.slice(0, -'.map'.length)] ?? {};
+      const { code } = markEager(readFileSync(file, 'utf8'), readFileSync(`${file}.map`, 'utf8'), outdir, root, hinted);
+      writeFileSync(file, code);
+      rmSync(`${file}.map`);
     }
   }
   if (require(join(outdir, 'index.js')).step.post)
