@@ -413,15 +413,20 @@ for (const name of steps) {
   }
   // The functions the bench's runs call are compiled with the file (scripts/lib/compile-hints.cjs);
   // --maps keeps the bundles as esbuild wrote them, with their source maps, to learn which.
-  for (const f of readdirSync(outdir).filter((f) => f.endsWith('.js.map'))) {
-    const file = join(outdir, f.slice(0, -'.map'.length));
-    if (!opts.maps) {
-      const hinted = hints[f.slice(0, -'.map'.length)] ?? {};
-      const { code } = markEager(readFileSync(file, 'utf8'), readFileSync(`${file}.map`, 'utf8'), outdir, root, hinted);
+  if (!opts.maps)
+    for (const f of readdirSync(outdir).filter((f) => f.endsWith('.js'))) {
+      const file = join(outdir, f);
+      if (!existsSync(`${file}.map`)) continue; // aws-sdk.js: not hinted
+      const { code } = markEager(
+        readFileSync(file, 'utf8'),
+        readFileSync(`${file}.map`, 'utf8'),
+        outdir,
+        root,
+        hints[f] ?? {},
+      );
       writeFileSync(file, code);
       rmSync(`${file}.map`);
     }
-  }
   if (require(join(outdir, 'index.js')).step.post)
     writeFileSync(
       join(outdir, 'post.js'),

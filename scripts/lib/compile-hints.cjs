@@ -145,4 +145,4 @@ function hintsFromCoverage(coverages, distDir, root, files) {
   );
 }
 
-module.exports = { markEager, hintsFromCoverage, originOf };
+module.exports = { markEager, hintsFromCoverage };
