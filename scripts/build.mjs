@@ -54,17 +54,17 @@ const common = {
   absWorkingDir: root,
   // Keep the AWS SDK's optional runtime pieces out; nothing here needs them.
   external: ['aws-crt', '@aws-sdk/signature-v4-crt'],
-  // `import('./lazy')` becomes `Promise.resolve().then(() => require('./lazy.js'))`: a CJS
-  // require, not node's ESM loader, which costs a module-format detection pass over the whole
-  // file (dist/<step>/aws-sdk.js is 400 KB) and, on Node 20, ~7 ms to start.
+  // An `import()` (untag's SDK client, run-in-container's docker modules) becomes a CJS require
+  // in a promise, not node's ESM loader, which costs a module-format detection pass over the
+  // whole file (dist/<step>/aws-sdk.js is 400 KB) and, on Node 20, ~7 ms to start.
   supported: { 'dynamic-import': false },
   // The AWS SDK's own switch for its "NodeVersionSupportWarning" (a block of lines on stderr on
   // Node < 22 when a client is built): the bundled SDK reads it as set. Nothing else reads it.
   define: { 'process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED': '"true"' },
 };
 
-// A step may keep heavy dependencies (the AWS SDK) in src/steps/<step>/lazy.ts, imported as
-// `import('./lazy')` only after its inputs validate: that file becomes dist/<step>/lazy.js
+// A step may keep heavy dependencies (the AWS SDK) in src/steps/<step>/lazy.ts, required as
+// `require('./lazy')` only after its inputs validate: that file becomes dist/<step>/lazy.js
 // and stays a runtime require of index.js, so a bad input fails without parsing the SDK.
 const lazyPlugin = {
   name: 'shipline-lazy',
@@ -74,18 +74,19 @@ const lazyPlugin = {
 };
 
 // A step's index.ts holds what runs before its inputs validate (the declaration, the checks);
-// its main.ts and post.ts, imported there as `import('./main')` / `import('./post')`, become
-// one more file, dist/<step>/main.js, required once the inputs are valid: a bad input then
-// compiles only the declaration and the runtime (compiling costs ~50 ns a byte, most of a
-// fail-fast run's time over bare node).
+// its main.ts and post.ts, required there inside the step's functions (`require('./main')`),
+// become one more file, dist/<step>/main.js, required once the inputs are valid: a bad input
+// then compiles only the declaration and the runtime (compiling costs ~50 ns a byte, most of a
+// fail-fast run's time over bare node). A require, not `import('./main')`: esbuild writes that
+// as a require through its ES-module interop helpers, ~0.4 KB of every index.js.
 const mainChunkPlugin = {
   name: 'shipline-main',
   setup(b) {
     b.onResolve({ filter: /^\.\/(main|post)$/ }, (args) => {
       if (oneFile || !/\/src\/steps\/[^/]+\/index\.ts$/.test(args.importer)) return undefined;
-      if (args.kind !== 'dynamic-import')
+      if (args.kind !== 'require-call')
         throw new Error(
-          `${args.importer}: import ${args.path} lazily, as import('${args.path}'), or it loads before the inputs validate`,
+          `${args.importer}: require ${args.path} inside the step's function, as require('${args.path}'), or it loads before the inputs validate`,
         );
       return { path: './main.js', external: true };
     });
@@ -241,6 +242,22 @@ async function valueExports(file) {
   return exportsCache.get(file);
 }
 
+/**
+ * An entry whose `module.exports` is an object of the value exports of `files`: index.js only
+ * requires these files and reads their exports, so `export * from` (which esbuild turns into
+ * getters through its ES-module interop helpers, ~0.4 KB a file) is not needed.
+ */
+async function exportsOf(files) {
+  const lines = [];
+  const props = [];
+  for (const [i, f] of files.entries()) {
+    const names = [...(await valueExports(f))].sort();
+    lines.push(`import { ${names.map((n, j) => `${n} as e${i}_${j}`).join(', ')} } from ${JSON.stringify(f)};`);
+    props.push(...names.map((n, j) => `${n}: e${i}_${j}`));
+  }
+  return [...lines, `module.exports = { ${props.join(', ')} };`].join('\n');
+}
+
 /** What the files of a build take from each module of src/ by name (`*`: all its values). */
 async function namesTaken(files, seen) {
   const out = new Map();
@@ -258,7 +275,8 @@ async function namesTaken(files, seen) {
   }
   for (const [f, names] of out) {
     const values = await valueExports(f);
-    out.set(f, names.has('*') ? values : new Set([...names].filter((n) => values.has(n))));
+    // `*`: the whole namespace, marked so (a module taken whole is shared only whole).
+    out.set(f, names.has('*') ? new Set([...values, '*']) : new Set([...names].filter((n) => values.has(n))));
   }
   return out;
 }
@@ -283,7 +301,7 @@ for (const name of steps) {
   const final = join(dist, name);
   const outdir = join(dist, `.${name}.build-${process.pid}`);
   const parts = ['main', 'post'].map((f) => join(root, 'src/steps', name, `${f}.ts`)).filter((f) => existsSync(f));
-  // main.js is `export * from` both: a name both export would shadow the other.
+  // main.js exports what both export: a name both export would shadow the other.
   if (parts.length === 2) {
     const [a, b] = await Promise.all(parts.map(valueExports));
     const clash = [...a].filter((n) => b.has(n));
@@ -341,12 +359,7 @@ for (const name of steps) {
           await build({
             ...common,
             metafile: true,
-            stdin: {
-              contents: parts.map((f) => `export * from ${JSON.stringify(f)};`).join('\n'),
-              resolveDir: root,
-              sourcefile: `main-${name}.js`,
-              loader: 'js',
-            },
+            stdin: { contents: await exportsOf(parts), resolveDir: root, sourcefile: `main-${name}.js`, loader: 'js' },
             outfile: join(outdir, 'main.js'),
             sourcemap: 'external',
             plugins: later,
@@ -357,7 +370,7 @@ for (const name of steps) {
         await build({
           ...common,
           metafile: true,
-          entryPoints: [lazy],
+          stdin: { contents: await exportsOf([lazy]), resolveDir: root, sourcefile: `lazy-${name}.js`, loader: 'js' },
           outfile: join(outdir, 'lazy.js'),
           sourcemap: 'external',
           plugins: later,
@@ -405,8 +418,12 @@ for (const name of steps) {
         copy.set(resolve(root, f), (copy.get(resolve(root, f)) ?? 0) + i.bytesInOutput);
     for (const [f, names] of [...wants].sort(([a], [b]) => (a < b ? -1 : 1))) {
       if (!has.has(f)) continue;
-      const given = [...names].filter((n) => has.get(f).has(n)).sort();
-      const rest = [...names].filter((n) => !has.get(f).has(n)).sort();
+      const all = [...names].filter((n) => n !== '*');
+      const given = all.filter((n) => has.get(f).has(n)).sort();
+      const rest = all.filter((n) => !has.get(f).has(n)).sort();
+      // Taken whole with some of it still compiled here: the file compiles the module anyway
+      // (aws4 takes all of sha256.ts, whose HMAC calls the sha256 index.js has), so a stub adds.
+      if (names.has('*') && rest.length) continue;
       if (given.length && copy.get(f) > 60 + given.reduce((n, s) => n + 2 * s.length + 8, 0))
         shared.set(f, { given, rest });
     }

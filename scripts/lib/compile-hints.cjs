@@ -37,6 +37,13 @@ const hoistable = (n) =>
   n.name !== undefined &&
   (ts.isSourceFile(n.parent) || (ts.isBlock(n.parent) && isFunction(n.parent.parent)));
 
+/** Whether the code before `at` ends, on the same line, with `;`, `{` or `}` (or is empty). */
+function closedBefore(code, at) {
+  let i = at - 1;
+  while (i >= 0 && (code[i] === ' ' || code[i] === '\t')) i--;
+  return i < 0 || ';{}'.includes(code[i]);
+}
+
 /**
  * `code` with the functions whose origin `hints` names marked for eager compilation.
  * `map` is the bundle's source map (JSON), `mapDir` the folder it lies in, `root` the project.
@@ -63,14 +70,16 @@ function markEager(code, mapJson, mapDir, root, hints) {
       const cs = c.getStart(sf);
       out += code.slice(at, cs);
       if (scope && hoistable(c) && hot(c)) {
-        // `function f(…) {…}` -> `var f=(function(…) {…});` at the top of this scope: set before
-        // anything in the scope runs, as the hoisted declaration was (the name is inferred).
+        // `function f(…) {…}` -> `f=(function(…) {…})` in one `var` at the top of this scope: set
+        // before anything in the scope runs, as the hoisted declaration was (the name is inferred).
         const text = render(c);
         const nameAt = c.name.getStart(sf) - cs;
         const name = c.name.getText(sf);
-        lifted.push(`var ${name}=(${text.slice(0, nameAt).trimEnd()}${text.slice(nameAt + name.length)});`);
-        // An empty statement where it was: the statements around it stay apart (no ASI surprise).
-        out += ';';
+        lifted.push(`${name}=(${text.slice(0, nameAt).trimEnd()}${text.slice(nameAt + name.length)})`);
+        // Where it was, nothing when the statement before ends on this line with `;`, `{` or `}`
+        // (a declaration or block: what follows starts a statement of its own); else an empty
+        // statement, so that no ASI joins the statements around it.
+        if (!closedBefore(code, cs)) out += ';';
         marked++;
       } else out += render(c);
       at = c.end;
@@ -80,12 +89,22 @@ function markEager(code, mapJson, mapDir, root, hints) {
       // After the directive prologue ('use strict' stays first), else at the scope's start.
       let cut = ts.isSourceFile(n) ? 0 : 1; // past `{`
       let directive = false;
+      let first;
       for (const s of n.statements) {
+        first = s;
         if (!(ts.isExpressionStatement(s) && ts.isStringLiteral(s.expression))) break;
         cut = s.end - start;
         directive = true;
+        first = undefined;
       }
-      out = `${out.slice(0, cut)}${directive ? ';' : ''}${lifted.join('')}${out.slice(cut)}`;
+      const [before, head] = [out.slice(0, cut), out.slice(cut)];
+      // A scope whose first statement is `var x=…` takes the functions into that statement.
+      const joins = first && ts.isVariableStatement(first) && /^\s*var\s/.test(head);
+      // A directive ends with its `;`, or gets one.
+      const end = directive && !before.trimEnd().endsWith(';') ? ';' : '';
+      out = joins
+        ? `${before}${end}${head.replace(/^\s*var\s+/, (v) => `${v}${lifted.join(',')},`)}`
+        : `${before}${end}var ${lifted.join(',')};${head}`;
     }
     if (isFunction(n) && !ts.isFunctionDeclaration(n) && !wrapped(n) && hot(n)) {
       marked++;

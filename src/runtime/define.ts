@@ -153,7 +153,7 @@ export interface StepDef<S extends InputSpecs = InputSpecs, L = unknown> {
   exports?: Record<string, string>;
   /** Anchor inputs shipline does not honour: refused (exit 2) when given, saying why. */
   unsupported?: Record<string, UnsupportedInput>;
-  /** `() => import('./lazy')`: becomes dist/<step>/lazy.js, reached through ctx.lazy(). */
+  /** `async () => require('./lazy')`: becomes dist/<step>/lazy.js, reached through ctx.lazy(). */
   lazy?: () => Promise<L>;
   main(ctx: Ctx<InputValues<S>, L>): Promise<void>;
   post?(ctx: Ctx<InputValues<S>, L>): Promise<void>;

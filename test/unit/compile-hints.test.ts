@@ -34,33 +34,37 @@ const SOURCE = [
   /* 9 */ `export function outer() { return inner(); function inner() { return 'inner'; } }`,
   /* 10 */ `export function coldDecl() { return 'cold'; }`,
   /* 11 */ `export const names = [late.name, helper.name, arrow.name, later.name, gen.name, obj.prop.name, outer.name].join();`,
+  /* 12 */ "export function dollars() { return '$&' + \"$`\" + \"$'\" + '$$' + '$1'; }",
 ].join('\n');
-const HOT = [2, 3, 4, 6, 7, 8, 9];
+const HOT = [2, 3, 4, 6, 7, 8, 9, 12];
 
 let dir: string;
 let bundle: string;
 let map: string;
-beforeAll(() => {
-  dir = mkdtempSync(join(tmpdir(), 'shipline-compile-hints-'));
-  writeFileSync(join(dir, 'mod.ts'), SOURCE);
+/** esbuild's bundle of SOURCE (minified, as dist/'s, or not) and its source map. */
+function bundleOf(name: string, minify: boolean): [string, string] {
   buildSync({
     entryPoints: [join(dir, 'mod.ts')],
     bundle: true,
-    minify: true,
+    minify,
     format: 'cjs',
     platform: 'node',
     sourcemap: 'external',
-    outfile: join(dir, 'out.js'),
+    outfile: join(dir, name),
     logLevel: 'silent',
   });
-  bundle = readFileSync(join(dir, 'out.js'), 'utf8');
-  map = readFileSync(join(dir, 'out.js.map'), 'utf8');
+  return [readFileSync(join(dir, name), 'utf8'), readFileSync(join(dir, `${name}.map`), 'utf8')];
+}
+beforeAll(() => {
+  dir = mkdtempSync(join(tmpdir(), 'shipline-compile-hints-'));
+  writeFileSync(join(dir, 'mod.ts'), SOURCE);
+  [bundle, map] = bundleOf('out.js', true);
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 // Hints name files as the project's paths: the fixture's path from `root`.
-const mark = (lines: number[]) =>
-  markEager(bundle, map, dir, root, { [relative(root, join(dir, 'mod.ts')).split(sep).join('/')]: lines });
+const mark = (lines: number[], code = bundle, sourceMap = map) =>
+  markEager(code, sourceMap, dir, root, { [relative(root, join(dir, 'mod.ts')).split(sep).join('/')]: lines });
 
 /** What the module exports, each value made comparable (functions called). */
 function evaluate(file: string): string {
@@ -70,7 +74,7 @@ function evaluate(file: string): string {
       '-e',
       `const m = require(${JSON.stringify(file)});
        (async () => console.log(JSON.stringify([m.early, m.arrow(2), m.cold(2), await m.later(1), [...m.gen()],
-         m.obj.method(1), m.obj.g, m.obj.prop(1), m.outer(), m.coldDecl(), m.names])))();`,
+         m.obj.method(1), m.obj.g, m.obj.prop(1), m.outer(), m.coldDecl(), m.names, m.dollars()])))();`,
     ],
     { encoding: 'utf8' },
   );
@@ -84,8 +88,8 @@ test('no hints: the bundle comes out byte for byte as esbuild wrote it', () => {
 
 test('hinted functions are marked, the others and methods are not; the code does what it did', () => {
   const { code, marked } = mark(HOT);
-  // late, helper, later, gen, outer, inner: declarations moved up; arrow, prop: expressions wrapped
-  expect(marked).toBe(8);
+  // late, helper, later, gen, outer, inner, dollars: declarations moved up; arrow, prop: wrapped
+  expect(marked).toBe(9);
   expect(code).not.toBe(bundle);
   const file = join(dir, 'marked.js');
   writeFileSync(file, code);
@@ -104,9 +108,26 @@ test('hinted functions are marked, the others and methods are not; the code does
     'cold',
     // esbuild's minified names, the same as before the marks: a marked function keeps its name
     expect.any(String),
+    // moved into a `var` as written: no `$` pattern of String#replace
+    "$&$`$'$$$1",
   ]);
   // methods and getters are left as they are: `(…)` there would not parse
   expect(code).toMatch(/method\([a-z]\)\{return [a-z]\+4\}/);
+  // The top level's six moved declarations join the `var` the bundle opens with, each for `=(`,
+  // `)` and a comma less the space after `function` (`function*i` has none); `inner` gets a `var`
+  // of its own in outer's body; the two expressions their parentheses.
+  expect(code.startsWith('var ')).toBe(true);
+  expect(code.match(/\bvar /g)!.length - bundle.match(/\bvar /g)!.length).toBe(1);
+  expect(code.length - bundle.length).toBe(6 * 3 + 1 + 7 + 2 * 2);
+});
+
+test('unminified code (statements on lines of their own) keeps its statements apart', () => {
+  const [code, sourceMap] = bundleOf('readable.js', false);
+  const file = join(dir, 'readable-marked.js');
+  const { code: marked } = mark(HOT, code, sourceMap);
+  writeFileSync(file, marked);
+  expect(marked).not.toBe(code);
+  expect(evaluate(file)).toBe(evaluate(join(dir, 'readable.js')));
 });
 
 test('V8 compiles a hinted function with the file and an unhinted one on its first call', () => {

@@ -27,7 +27,10 @@ export function defaultSessionName(provider: string, jobId: string | undefined, 
 
 /** Session tag values: letters, digits, spaces and _.:/=+-@, at most 256 characters. */
 export function sanitizeTagValue(value: string): string {
-  return value.replace(/[^\p{L}\p{Z}\p{N}_.:/=+\-@]+/gu, '_').slice(0, 256);
+  // ASCII holds no other letters, separators or digits than these: the Unicode classes, whose
+  // first use costs a start ~0.7 ms (ICU), only for text beyond ASCII.
+  const kept = /^[\0-\x7f]*$/.test(value) ? /[^A-Za-z0-9 _.:/=+\-@]+/g : /[^\p{L}\p{Z}\p{N}_.:/=+\-@]+/gu;
+  return value.replace(kept, '_').slice(0, 256);
 }
 
 export interface Tag {

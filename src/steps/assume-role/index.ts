@@ -5,8 +5,8 @@ import type { main as Main } from './main';
 import type { post as Post } from './post';
 import { retryInputs, wholeNumber } from '../shared/aws';
 import { tagKey, tagLine } from './plan';
-const post: typeof Post = (ctx) => import('./post').then((m) => m.post(ctx));
-const main: typeof Main = (ctx) => import('./main').then((m) => m.main(ctx));
+const post: typeof Post = async (ctx) => (require('./post') as typeof import('./post')).post(ctx);
+const main: typeof Main = async (ctx) => (require('./main') as typeof import('./main')).main(ctx);
 
 const retry = retryInputs('STS', ['action-timeout-s']);
 
@@ -182,7 +182,7 @@ export default defineStep({
     AWS_ROLE_SESSION_NAME: 'export-token-file',
   },
   gitlab: { stage: 'build', sourceEnv: true, userScript: true },
-  lazy: () => import('./lazy'),
+  lazy: async () => require('./lazy') as typeof import('./lazy'),
   main: (ctx) => main(ctx),
   post: (ctx) => post(ctx),
 });

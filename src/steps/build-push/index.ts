@@ -14,8 +14,8 @@ import {
   ulimitCheck,
 } from './plan';
 import type { cleanup as Cleanup } from './post';
-const cleanup: typeof Cleanup = (ctx) => import('./post').then((m) => m.cleanup(ctx));
-const buildPush: typeof BuildPush = (ctx) => import('./main').then((m) => m.buildPush(ctx));
+const cleanup: typeof Cleanup = async (ctx) => (require('./post') as typeof import('./post')).cleanup(ctx);
+const buildPush: typeof BuildPush = async (ctx) => (require('./main') as typeof import('./main')).buildPush(ctx);
 
 const gitlab: GitlabJobHints = {
   stage: 'build',

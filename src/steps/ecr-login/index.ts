@@ -4,8 +4,8 @@ import { REGION_RE } from '../../lib/aws/client';
 import { retryInputs } from '../shared/aws';
 import type { main as Main } from './main';
 import type { post as Post } from './post';
-const post: typeof Post = (ctx) => import('./post').then((m) => m.post(ctx));
-const main: typeof Main = (ctx) => import('./main').then((m) => m.main(ctx));
+const post: typeof Post = async (ctx) => (require('./post') as typeof import('./post')).post(ctx);
+const main: typeof Main = async (ctx) => (require('./main') as typeof import('./main')).main(ctx);
 
 const retry = retryInputs('ECR');
 

@@ -1,7 +1,7 @@
 import { defineStep } from '../../runtime/define';
 import { TAG_INPUTS } from '../shared/tag-inputs';
 import type { imageTags as ImageTags } from './main';
-const imageTags: typeof ImageTags = (ctx) => import('./main').then((m) => m.imageTags(ctx));
+const imageTags: typeof ImageTags = async (ctx) => (require('./main') as typeof import('./main')).imageTags(ctx);
 
 export const inputs = {
   ...TAG_INPUTS,

@@ -4,8 +4,8 @@ import { TAG_INPUTS } from '../shared/tag-inputs';
 import type { kanikoBuild as KanikoBuild } from './main';
 import { credentialCheck } from './plan';
 import type { cleanup as Cleanup } from './post';
-const cleanup: typeof Cleanup = (ctx) => import('./post').then((m) => m.cleanup(ctx));
-const kanikoBuild: typeof KanikoBuild = (ctx) => import('./main').then((m) => m.kanikoBuild(ctx));
+const cleanup: typeof Cleanup = async (ctx) => (require('./post') as typeof import('./post')).cleanup(ctx);
+const kanikoBuild: typeof KanikoBuild = async (ctx) => (require('./main') as typeof import('./main')).kanikoBuild(ctx);
 
 // No regex here: the runner would echo a bad value, and a pasted secret must not be echoed.
 const VAR = { form: 'a variable NAME such as HARBOR_ROBOT_CREDS_JSON (not its value)' } as const;

@@ -5,7 +5,7 @@ import type { main as Main } from './main';
 
 // main.ts and what only it needs (node:crypto for digests) load when main runs, after the
 // inputs validate: a bad input fails without them.
-const main: typeof Main = (ctx) => import('./main').then((m) => m.main(ctx));
+const main: typeof Main = async (ctx) => (require('./main') as typeof import('./main')).main(ctx);
 
 export const inputs = {
   source: {
@@ -60,6 +60,6 @@ export default defineStep({
     registryCredentials: true,
     rules: [{ if: '$CI_COMMIT_TAG' }],
   },
-  lazy: () => import('./lazy'),
+  lazy: async () => require('./lazy') as typeof import('./lazy'),
   main: (ctx) => main(ctx),
 });

@@ -2,8 +2,8 @@ import { defineStep, type GitlabJobHints, type InputSpecs } from '../../runtime/
 import type { main as Main } from './main';
 import type { post as Post } from './post';
 import { ENV_NAME_RE, imageCheck, MODES, NAME_RE } from './plan';
-const post: typeof Post = (ctx) => import('./post').then((m) => m.post(ctx));
-const main: typeof Main = (ctx) => import('./main').then((m) => m.main(ctx));
+const post: typeof Post = async (ctx) => (require('./post') as typeof import('./post')).post(ctx);
+const main: typeof Main = async (ctx) => (require('./main') as typeof import('./main')).main(ctx);
 
 // The generator also reads `image` (the job image, input `job-image` here since the step has
 // its own `image`) and `needsDocker` (see scripts/generate.mjs).

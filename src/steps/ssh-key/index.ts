@@ -4,8 +4,8 @@ import type { post as Post } from './post';
 
 // main.ts, post.ts and what only they need (node:crypto for the key checks) load when they
 // run, after the inputs validate: a bad input fails without them.
-const main: typeof Main = (ctx) => import('./main').then((m) => m.main(ctx));
-const post: typeof Post = (ctx) => import('./post').then((m) => m.post(ctx));
+const main: typeof Main = async (ctx) => (require('./main') as typeof import('./main')).main(ctx);
+const post: typeof Post = async (ctx) => (require('./post') as typeof import('./post')).post(ctx);
 
 export const inputs = {
   'key-variables': {

@@ -2,8 +2,8 @@ import { defineStep, type InputSpecs } from '../../runtime/define';
 import type { main as Main } from './main';
 import { credentialCheck } from './plan';
 import type { post as Post } from './post';
-const post: typeof Post = (ctx) => import('./post').then((m) => m.post(ctx));
-const main: typeof Main = (ctx) => import('./main').then((m) => m.main(ctx));
+const post: typeof Post = async (ctx) => (require('./post') as typeof import('./post')).post(ctx);
+const main: typeof Main = async (ctx) => (require('./main') as typeof import('./main')).main(ctx);
 
 export const inputs = {
   url: {

@@ -36,6 +36,23 @@ describe('ARNs, session names and tags', () => {
     );
   });
 
+  test("tag values: ASCII takes a short path that keeps what AWS's Unicode classes keep", () => {
+    const unicode = (v: string) => v.replace(/[^\p{L}\p{Z}\p{N}_.:/=+\-@]+/gu, '_').slice(0, 256);
+    const ascii = Array.from({ length: 128 }, (_, c) => String.fromCharCode(c));
+    // each ASCII character alone, all of them in one value, and in runs
+    for (const v of [...ascii, ascii.join(''), `${ascii.join('')}${ascii.join('')}`.slice(40, 300)])
+      expect(sanitizeTagValue(v)).toBe(unicode(v));
+    // random values from ASCII and beyond it (letters, digits and spaces of other scripts)
+    const pool = [...ascii, 'é', 'ß', 'Ж', '中', '٣', '\u00a0', '\u2003', '\u2028', '😀', '\u0301'];
+    let seed = 17;
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
+    for (let i = 0; i < 3000; i++) {
+      const v = Array.from({ length: next() % 40 }, () => pool[next() % (i % 2 ? pool.length : 128)]).join('');
+      expect(sanitizeTagValue(v)).toBe(unicode(v));
+    }
+    expect(sanitizeTagValue('équipe 中 x')).toBe('équipe 中 x');
+  });
+
   test('tag values and CI tags', () => {
     expect(sanitizeTagValue('feat/x#1 "q"')).toBe('feat/x_1 _q_');
     expect(parseTags(['Team=infra', 'Note=a=b'])).toEqual([
