@@ -142,17 +142,19 @@ if (only.length === 0) {
 // file reads them through `require('./index.js')` (node's cached main module). A later file
 // still compiles what index.js does not have, so a bad input compiles no more than before.
 // Without this the runtime, the errors and the input checks shipped, and compiled, twice.
+// lazy.js takes from main.js the same way (`require('./main.js')`: main.js requires lazy.js,
+// so it is loaded first): the HTTP, retry and error code both of them call.
 const SHARED_NS = 'shipline-shared';
 const REAL = '?shipline-real';
 const SRC = join(root, 'src') + '/';
 /**
  * Resolves every import as the build would and records it in `seen`; sends the modules of
- * `shared` (module -> { names taken from index.js, names still compiled here }) to a stub.
+ * `shared` (module -> { given: names taken from the file `from` (its `__shared[at]`), rest:
+ * names still compiled here }) to a stub.
  */
 const sharedPlugin = (shared, seen) => ({
   name: 'shipline-shared',
   setup(b) {
-    const at = new Map([...shared.keys()].map((f, i) => [f, i]));
     b.onResolve({ filter: /.*/ }, async (args) => {
       if (args.namespace === SHARED_NS) {
         if (args.path.endsWith(REAL)) return { path: args.path.slice(0, -REAL.length) };
@@ -163,16 +165,16 @@ const sharedPlugin = (shared, seen) => ({
       const r = await b.resolve(args.path, { kind, importer, resolveDir, pluginData: SHARED_NS });
       if (r.errors.length || r.external) return undefined;
       seen.set(`${importer}\0${args.path}`, r.path);
-      return at.has(r.path) ? { path: r.path, namespace: SHARED_NS } : undefined;
+      return shared.has(r.path) ? { path: r.path, namespace: SHARED_NS } : undefined;
     });
     // An ES module of plain constants: esbuild hoists them into the later file's scope, so its
     // calls stay as short as before (a CommonJS stub would make each `(0, x.name)(…)`).
     b.onLoad({ filter: /.*/, namespace: SHARED_NS }, (args) => {
-      const { given, rest } = shared.get(args.path);
+      const { given, rest, from, at } = shared.get(args.path);
       const own = given.filter((n) => n !== 'default');
       return {
         contents: [
-          `const s = require('./index.js').__shared[${at.get(args.path)}];`,
+          `const s = require('${from}').__shared[${at}];`,
           own.length ? `export const ${own.map((n) => `${n} = s.${n}`).join(', ')};` : '',
           given.includes('default') ? 'export default s.default;' : '',
           rest.length ? `export { ${rest.join(', ')} } from ${JSON.stringify(args.path + REAL)};` : '',
@@ -247,7 +249,7 @@ async function valueExports(file) {
  * requires these files and reads their exports, so `export * from` (which esbuild turns into
  * getters through its ES-module interop helpers, ~0.4 KB a file) is not needed.
  */
-async function exportsOf(files) {
+async function exportsOf(files, gives = new Map()) {
   const lines = [];
   const props = [];
   for (const [i, f] of files.entries()) {
@@ -255,7 +257,27 @@ async function exportsOf(files) {
     lines.push(`import { ${names.map((n, j) => `${n} as e${i}_${j}`).join(', ')} } from ${JSON.stringify(f)};`);
     props.push(...names.map((n, j) => `${n}: e${i}_${j}`));
   }
-  return [...lines, `module.exports = { ${props.join(', ')} };`].join('\n');
+  const { imports, define } = handOver(gives, 'module.exports');
+  return [...lines, ...imports, `module.exports = { ${props.join(', ')} };`, define].join('\n');
+}
+
+/**
+ * An entry's hand-over to later files: the imports of what `gives` lists (module -> { given,
+ * at }) and the statement that sets it, in `at` order, as `<target>.__shared`.
+ */
+function handOver(gives, target) {
+  const entries = [...gives].sort(([, a], [, b]) => a.at - b.at);
+  return {
+    imports: entries.map(
+      ([f, { given }], i) =>
+        `import { ${given.map((n, j) => `${n} as s${i}_${j}`).join(', ')} } from ${JSON.stringify(f)};`,
+    ),
+    define: entries.length
+      ? `Object.defineProperty(${target}, '__shared', { value: [${entries
+          .map(([, { given }], i) => `{ ${given.map((n, j) => `${n}: s${i}_${j}`).join(', ')} }`)
+          .join(', ')}] });`
+      : '',
+  };
 }
 
 /** What the files of a build take from each module of src/ by name (`*`: all its values). */
@@ -293,6 +315,58 @@ const filesOf = (meta) =>
 const building = new Set();
 process.on('exit', () => building.forEach((d) => rmSync(d, { recursive: true, force: true })));
 
+/**
+ * By module of src/, the top-level names a bundle kept of it: those under each `// <file>`
+ * heading of its readable text (renamed ones with a number). A module esbuild wraps in an
+ * initializer (`__esm`, set up on first use) is left out: its names are not set at load.
+ */
+function keptNames(outputFiles) {
+  const has = new Map();
+  let at = null;
+  const wrapped = new Set();
+  for (const line of outputFiles.find((o) => o.path.endsWith('.js')).text.split('\n')) {
+    const file = /^\/\/ (src\/\S+\.ts)$/.exec(line);
+    if (file) has.set((at = resolve(root, file[1])), has.get(resolve(root, file[1])) ?? new Set());
+    if (at && /__esm\(/.test(line)) wrapped.add(at);
+    const decl = /^(?:async )?(?:function\*? |var |let |const |class )([\w$]+)/.exec(line);
+    if (decl && at) has.get(at).add(decl[1]).add(decl[1].replace(/\d+$/, ''));
+  }
+  for (const f of wrapped) has.delete(f);
+  return has;
+}
+
+/** By module, the bytes the builds of `metas` wrote of it. */
+function bytesOf(metas) {
+  const copy = new Map();
+  for (const m of metas)
+    for (const [f, i] of Object.entries(jsOutput(m.metafile).inputs))
+      copy.set(resolve(root, f), (copy.get(resolve(root, f)) ?? 0) + i.bytesInOutput);
+  return copy;
+}
+
+/**
+ * The modules worth handing over from the file `from` (module -> { given, rest, from, at }): of
+ * those the later files take (`wants`), the ones `has` says that file kept, not in `skip`, whose
+ * copy in the later files (`copy`) is larger than the stub that replaces it.
+ */
+function pick(wants, has, copy, from, skip) {
+  const out = new Map();
+  for (const [f, names] of [...wants].sort(([a], [b]) => (a < b ? -1 : 1))) {
+    if (!has.has(f) || skip.has(f)) continue;
+    const all = [...names].filter((n) => n !== '*');
+    const given = all.filter((n) => has.get(f).has(n)).sort();
+    const rest = all.filter((n) => !has.get(f).has(n)).sort();
+    // Taken whole with some of it still compiled here: the file compiles the module anyway
+    // (aws4 takes all of sha256.ts, whose HMAC calls the sha256 index.js has), so a stub adds.
+    if (names.has('*') && rest.length) continue;
+    if (given.length && copy.get(f) > 60 + given.reduce((n, s) => n + 2 * s.length + 8, 0))
+      out.set(f, { given, rest, from, at: out.size });
+  }
+  return out;
+}
+
+const same = (a, b) => JSON.stringify([...a]) === JSON.stringify([...b]);
+
 const catalog = [];
 for (const name of steps) {
   if (only.length && !only.includes(name)) continue;
@@ -308,25 +382,21 @@ for (const name of steps) {
     if (clash.length) throw new Error(`src/steps/${name}: main.ts and post.ts both export ${clash.join(', ')}`);
   }
   const lazy = join(root, 'src/steps', name, 'lazy.ts');
-  // Twice: first alone, to learn what index.js has and what the later files take; then with
-  // the later files taking from index.js what it has. The stubs' estimate can be wrong: where
-  // the files come out larger together, a third round builds them alone again.
-  let shared = new Map();
+  // First alone, to learn what index.js and main.js have and what the later files take; then
+  // with the later files taking from index.js what it has, and lazy.js from main.js what main.js
+  // has (main.js is loaded before it). The stubs' estimate can be wrong: the first plan whose
+  // files come out no larger than alone is kept (both hand-overs, main.js's alone, index.js's
+  // alone), else the files are built alone again.
+  const plans = [{ fromIndex: new Map(), fromMain: new Map() }];
   let alone = 0;
   building.add(outdir);
-  for (let round = 0; ; round++) {
+  for (let round = 0; round < plans.length; round++) {
+    const { fromIndex, fromMain } = plans[round];
     rmSync(outdir, { recursive: true, force: true });
     const seen = new Map();
     const sdkUsers = new Set();
-    const later = [sharedPlugin(shared, seen), lazyPlugin, aws4CryptoPlugin, sdkChainPlugin(sdkUsers)];
-    // Every module handed over gives at least one name (see the end of round 0).
-    const list = [...shared].map(
-      ([f, { given }], i) =>
-        `import { ${given.map((n, j) => `${n} as s${i}_${j}`).join(', ')} } from ${JSON.stringify(f)};`,
-    );
-    const objects = [...shared.values()].map(
-      ({ given }, i) => `{ ${given.map((n, j) => `${n}: s${i}_${j}`).join(', ')} }`,
-    );
+    const plugins = [lazyPlugin, aws4CryptoPlugin, sdkChainPlugin(sdkUsers)];
+    const index = handOver(fromIndex, 'mod');
     const indexBuild = (extra) =>
       build({
         ...common,
@@ -337,9 +407,9 @@ for (const name of steps) {
           contents: [
             `import step from './src/steps/${name}/index.ts';`,
             `import { stepModule } from './src/runtime/entry.ts';`,
-            ...list,
+            ...index.imports,
             `const mod = stepModule(step);`,
-            objects.length ? `Object.defineProperty(mod, '__shared', { value: [${objects.join(', ')}] });` : '',
+            index.define,
             `module.exports = mod;`,
             `if (require.main === module) mod.exec();`,
           ].join('\n'),
@@ -349,32 +419,37 @@ for (const name of steps) {
         },
         outfile: join(outdir, 'index.js'),
         sourcemap: 'external',
-        plugins: [mainChunkPlugin, lazyPlugin, aws4CryptoPlugin, sdkChainPlugin(sdkUsers)],
+        plugins: [mainChunkPlugin, ...plugins],
         ...extra,
       });
     await indexBuild({});
-    const metas = oneFile
-      ? []
-      : [
-          await build({
-            ...common,
-            metafile: true,
-            stdin: { contents: await exportsOf(parts), resolveDir: root, sourcefile: `main-${name}.js`, loader: 'js' },
-            outfile: join(outdir, 'main.js'),
-            sourcemap: 'external',
-            plugins: later,
-          }),
-        ];
+    const mainBuild = async (extra) =>
+      build({
+        ...common,
+        metafile: true,
+        stdin: {
+          contents: await exportsOf(parts, fromMain),
+          resolveDir: root,
+          sourcefile: `main-${name}.js`,
+          loader: 'js',
+        },
+        outfile: join(outdir, 'main.js'),
+        sourcemap: 'external',
+        plugins: [sharedPlugin(fromIndex, seen), ...plugins],
+        ...extra,
+      });
+    const metas = oneFile ? [] : [await mainBuild({})];
+    let lazyMeta;
     if (existsSync(lazy))
       metas.push(
-        await build({
+        (lazyMeta = await build({
           ...common,
           metafile: true,
           stdin: { contents: await exportsOf([lazy]), resolveDir: root, sourcefile: `lazy-${name}.js`, loader: 'js' },
           outfile: join(outdir, 'lazy.js'),
           sourcemap: 'external',
-          plugins: later,
-        }),
+          plugins: [sharedPlugin(new Map([...fromIndex, ...fromMain]), seen), ...plugins],
+        })),
       );
     if (sdkUsers.size)
       metas.push(
@@ -383,50 +458,36 @@ for (const name of steps) {
           metafile: true,
           entryPoints: [SDK_CHAIN],
           outfile: join(outdir, 'aws-sdk.js'),
-          plugins: [sharedPlugin(shared, seen)],
+          plugins: [sharedPlugin(fromIndex, seen)],
         }),
       );
     if (oneFile) break;
     const bytes = readdirSync(outdir)
       .filter((f) => !f.endsWith('.map'))
       .reduce((n, f) => n + statSync(join(outdir, f)).size, 0);
-    if (round === 1 && bytes > alone) {
-      shared = new Map();
-      continue;
-    }
-    if (round > 0) break;
+    if (round > 0 && bytes <= alone) break;
+    if (round > 0) continue;
     alone = bytes;
-    // What index.js kept of each module (esbuild drops the exports nothing calls): the top-level
-    // names under each `// <file>` heading of its readable text, renamed ones with a number.
-    const readable = await indexBuild({ minify: false, write: false });
-    const has = new Map();
-    let at = null;
-    for (const line of readable.outputFiles.find((o) => o.path.endsWith('.js')).text.split('\n')) {
-      const file = /^\/\/ (src\/\S+\.ts)$/.exec(line);
-      if (file) has.set((at = resolve(root, file[1])), new Set());
-      const decl = /^(?:async )?(?:function\*? |var |let |const |class )([\w$]+)/.exec(line);
-      if (decl && at) has.get(at).add(decl[1]).add(decl[1].replace(/\d+$/, ''));
-    }
-    // A module is worth a stub when the later files' copy of it is larger than the stub.
+    // What each file kept of each module (esbuild drops the exports nothing calls), from its
+    // readable text; what the later files take, and their bytes of each module.
+    const indexHas = keptNames((await indexBuild({ minify: false, write: false })).outputFiles);
     const wants = await namesTaken(
       metas.flatMap((m) => filesOf(m.metafile)),
       seen,
     );
-    const copy = new Map();
-    for (const m of metas)
-      for (const [f, i] of Object.entries(jsOutput(m.metafile).inputs))
-        copy.set(resolve(root, f), (copy.get(resolve(root, f)) ?? 0) + i.bytesInOutput);
-    for (const [f, names] of [...wants].sort(([a], [b]) => (a < b ? -1 : 1))) {
-      if (!has.has(f)) continue;
-      const all = [...names].filter((n) => n !== '*');
-      const given = all.filter((n) => has.get(f).has(n)).sort();
-      const rest = all.filter((n) => !has.get(f).has(n)).sort();
-      // Taken whole with some of it still compiled here: the file compiles the module anyway
-      // (aws4 takes all of sha256.ts, whose HMAC calls the sha256 index.js has), so a stub adds.
-      if (names.has('*') && rest.length) continue;
-      if (given.length && copy.get(f) > 60 + given.reduce((n, s) => n + 2 * s.length + 8, 0))
-        shared.set(f, { given, rest });
+    const toIndex = pick(wants, indexHas, bytesOf(metas), './index.js', new Set());
+    const plan = [];
+    if (lazyMeta && parts.length) {
+      const mainHas = keptNames((await mainBuild({ minify: false, write: false, metafile: false })).outputFiles);
+      const lazyWants = await namesTaken(filesOf(lazyMeta.metafile), seen);
+      const toMain = (skip) => pick(lazyWants, mainHas, bytesOf([lazyMeta]), './main.js', new Set(skip.keys()));
+      plan.push([toIndex, toMain(toIndex)], [new Map(), toMain(new Map())]);
     }
+    plan.push([toIndex, new Map()]);
+    for (const [i, m] of plan)
+      if ((i.size || m.size) && !plans.some((p) => same(p.fromIndex, i) && same(p.fromMain, m)))
+        plans.push({ fromIndex: i, fromMain: m });
+    if (plans.length > 1) plans.push({ fromIndex: new Map(), fromMain: new Map() });
   }
   // The functions the bench's runs call are compiled with the file (scripts/lib/compile-hints.cjs);
   // --maps keeps the bundles as esbuild wrote them, with their source maps, to learn which.
