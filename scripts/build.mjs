@@ -22,6 +22,7 @@ import {
   statSync,
 } from 'node:fs';
 import { createRequire } from 'node:module';
+import { constants as osConstants } from 'node:os';
 import { dirname, join, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import ts from 'typescript';
@@ -311,9 +312,12 @@ const filesOf = (meta) =>
     .filter((f) => !f.includes(':') && !f.startsWith('<'))
     .map((f) => resolve(root, f));
 
-// A failed build leaves no half-built folder behind (scripts/generate.mjs would read it).
+// A failed or stopped build leaves no half-built folder behind (scripts/generate.mjs would read
+// it); a signal's default action would skip the exit handler, so a signal exits instead.
 const building = new Set();
 process.on('exit', () => building.forEach((d) => rmSync(d, { recursive: true, force: true })));
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'])
+  process.once(signal, () => process.exit(128 + osConstants.signals[signal]));
 
 /**
  * By module of src/, the top-level names a bundle kept of it: those under each `// <file>`
